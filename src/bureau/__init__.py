@@ -1,0 +1,28 @@
+"""Bureau: Agent-as-a-Service. This module re-exports the agent SDK."""
+
+from bureau.errors import BureauError, UsageError
+from bureau.sdk import (
+    SLA,
+    AgentDefinition,
+    Context,
+    DelegationFailed,
+    Fatal,
+    Retry,
+    RetryPolicy,
+    agent,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SLA",
+    "AgentDefinition",
+    "BureauError",
+    "Context",
+    "DelegationFailed",
+    "Fatal",
+    "Retry",
+    "RetryPolicy",
+    "UsageError",
+    "agent",
+]

@@ -1,0 +1,7 @@
+"""The agent SDK: what publishers import. Nothing here imports the server."""
+
+from bureau.sdk.context import Context
+from bureau.sdk.decorator import SLA, AgentDefinition, RetryPolicy, agent
+from bureau.sdk.signals import DelegationFailed, Fatal, Retry
+
+__all__ = ["SLA", "AgentDefinition", "Context", "DelegationFailed", "Fatal", "Retry", "RetryPolicy", "agent"]

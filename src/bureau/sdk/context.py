@@ -1,0 +1,226 @@
+"""`Context`: what an agent function receives, and the replay model behind it.
+
+Every durable call (`step`, `plan`, `progress`, `ask`, `delegate`, `artifact`) takes the
+next position of the run. When an earlier execution already journaled that position, the
+call returns the recorded result at once and acts no more; that is how a resumed task skips
+finished work without duplicating events. Code between durable calls must be
+deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import mimetypes
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
+
+from bureau.errors import UsageError
+from bureau.sdk.decorator import AgentDefinition
+from bureau.sdk.runtime import JournalEntry, Runtime
+from bureau.sdk.signals import DelegationFailed, Fatal, IndeterminateStep, NonDeterminism
+
+T = TypeVar("T")
+
+
+class Context:
+    """The handle an agent uses to do durable work for one task.
+
+    Attributes:
+        task_id: the task's id.
+        goal: what the consumer asked for, in words.
+        input: the task input, validated; an instance of the agent's pydantic model when it
+            declared one, else a dict.
+        session: the session's key/value state (empty dict-like when the task has none);
+            changes are saved when the task completes.
+        feedback: the reviewer's reason when this run is a redo after a rejection.
+        profile: `fast`, `balanced` or `thorough`, as asked by the consumer.
+        attempt: 1 for the first execution of this run, 2 after one retry, and so on.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        definition: AgentDefinition,
+        *,
+        task_id: str,
+        goal: str,
+        input: dict[str, Any],
+        session: MutableMapping[str, Any] | None = None,
+        feedback: str | None = None,
+        profile: str = "balanced",
+        attempt: int = 1,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self.definition = definition
+        self.task_id = task_id
+        self.goal = goal
+        self.raw_input = input
+        self.input: Any = (
+            definition.input_model.model_validate(input) if definition.input_model else input
+        )
+        self.session: MutableMapping[str, Any] = session if session is not None else {}
+        self.feedback = feedback
+        self.profile = profile
+        self.attempt = attempt
+        self.metadata = metadata or {}
+        self._position = 0
+        self._step_names: set[str] = set()
+        self.active_steps = 0
+
+    # -- replay bookkeeping -------------------------------------------------------------
+
+    def _next(self, kind: str, name: str) -> tuple[int, JournalEntry | None]:
+        self._position += 1
+        position = self._position
+        entry = self._runtime.journal.get(position)
+        if entry is not None and (entry.kind != kind or entry.name != name):
+            raise NonDeterminism(
+                f"on replay, durable call #{position} was {kind} {name!r} but the journal "
+                f"recorded {entry.kind} {entry.name!r}; code between steps must be "
+                "deterministic"
+            )
+        return position, entry
+
+    # -- durable calls ------------------------------------------------------------------
+
+    async def step(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        idempotent: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Run `fn(*args, **kwargs)` once and journal its JSON-serialisable result.
+
+        A sync callable runs in a thread so it cannot stall other tasks. After a crash a
+        completed step returns its journaled result without running. `idempotent=False`
+        records the start first; if a crash interrupts it, the agent's `reconcile` hook
+        decides the result (without one the task fails as indeterminate).
+        """
+        if name in self._step_names:
+            raise UsageError(f"step name {name!r} is used twice in one run; add an index")
+        self._step_names.add(name)
+        position, entry = self._next("step", name)
+        if entry is not None and entry.status == "completed":
+            return entry.result
+        self.active_steps += 1
+        try:
+            if entry is not None and entry.status == "started":
+                reconcile = self.definition.reconcile
+                if reconcile is None:
+                    raise IndeterminateStep(
+                        f"step {name!r} is not idempotent and was interrupted; "
+                        "declare reconcile= on the agent to decide its outcome"
+                    )
+                result = await reconcile(self, name)
+            else:
+                await self._runtime.step_started(position, name, durable=not idempotent)
+                started = time.perf_counter()
+                try:
+                    result = await _call(fn, args, kwargs)
+                except Exception as exc:
+                    await self._runtime.step_failed(position, name, _describe(exc))
+                    raise
+                await self._runtime.step_completed(
+                    position, name, result, seconds=time.perf_counter() - started
+                )
+                return result
+            await self._runtime.step_completed(position, name, result, seconds=0.0)
+            return result
+        finally:
+            self.active_steps -= 1
+
+    async def plan(self, steps: list[str]) -> None:
+        """Announce the plan: a list of step titles shown to the consumer."""
+        if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+            raise UsageError("ctx.plan takes a list of strings")
+        position, entry = self._next("plan", "plan")
+        if entry is None:
+            await self._runtime.record(position, "plan", "plan", steps)
+
+    async def progress(self, fraction: float | None = None, message: str = "") -> None:
+        """Report progress (0..1 and/or a message); resets the idle timeout."""
+        if fraction is not None and not 0.0 <= fraction <= 1.0:
+            raise UsageError("progress fraction must be between 0 and 1")
+        position, entry = self._next("progress", "progress")
+        if entry is None:
+            await self._runtime.record(
+                position, "progress", "progress", {"fraction": fraction, "message": message}
+            )
+
+    async def ask(self, text: str, schema: dict[str, Any] | None = None) -> Any:
+        """Ask the consumer a question; the task is `input-required` until answered.
+
+        Returns the reply's `data` when a schema was given (validated against it), else
+        the reply's `text`. While waiting the task holds no worker and no memory.
+        """
+        position, entry = self._next("ask", "ask")
+        if entry is not None and entry.status == "completed":
+            reply: dict[str, Any] = entry.result
+            return reply.get("data") if schema is not None else reply.get("text")
+        if entry is None:
+            await self._runtime.ask(position, text, schema)
+        await self._runtime.park("question")
+
+    async def delegate(
+        self,
+        agent: str,
+        goal: str,
+        input: dict[str, Any] | None = None,
+        *,
+        profile: str | None = None,
+    ) -> Any:
+        """Dispatch a child task to another agent and return its deliverable.
+
+        The parent waits durably (it holds no worker); several delegations started with
+        `asyncio.gather` run in parallel. Canceling the parent cancels the child; the
+        child's cost rolls up into the parent's. Raises `DelegationFailed` if the child
+        fails or is canceled.
+        """
+        position, entry = self._next("delegate", agent)
+        if entry is not None and entry.status == "completed":
+            outcome: dict[str, Any] = entry.result
+            if outcome["status"] != "completed":
+                raise DelegationFailed(
+                    agent, outcome["task_id"], outcome["status"], outcome.get("error")
+                )
+            return outcome.get("deliverable")
+        if entry is None:
+            await self._runtime.delegate(position, agent, goal, input or {}, profile)
+        await self._runtime.park("child")
+
+    async def artifact(
+        self, name: str, content: bytes | str, media_type: str | None = None
+    ) -> dict[str, Any]:
+        """Store a file as part of the deliverable; returns its description."""
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise UsageError(f"artifact name {name!r} must be a plain file name")
+        data = content.encode() if isinstance(content, str) else content
+        kind = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        position, entry = self._next("artifact", name)
+        if entry is not None and entry.status == "completed":
+            described: dict[str, Any] = entry.result
+            return described
+        return await self._runtime.artifact(position, name, data, kind)
+
+
+async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args, **kwargs)
+    result = await asyncio.to_thread(fn, *args, **kwargs)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+__all__ = ["Context", "DelegationFailed", "Fatal"]

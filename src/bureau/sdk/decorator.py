@@ -1,0 +1,156 @@
+"""The `@agent` decorator and the immutable definition it produces."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from bureau.errors import UsageError
+
+if TYPE_CHECKING:
+    from bureau.sdk.context import Context
+
+AgentFunction = Callable[["Context"], Awaitable[Any]]
+ReconcileHook = Callable[["Context", str], Awaitable[Any]]
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+
+
+@dataclass(frozen=True)
+class SLA:
+    """Expected and maximum duration of one task, in seconds."""
+
+    expected_seconds: float = 60.0
+    max_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failing run is retried: exponential backoff with full jitter."""
+
+    max_attempts: int = 3
+    initial_delay: float = 1.0
+    max_delay: float = 60.0
+    multiplier: float = 2.0
+
+
+@dataclass(frozen=True)
+class AgentDefinition:
+    """One version of one agent, as published to the catalog. Immutable."""
+
+    name: str
+    version: str
+    fn: AgentFunction
+    description: str = ""
+    capabilities: tuple[str, ...] = ()
+    input_schema: dict[str, Any] | None = None
+    input_model: Any = None
+    output_schema: dict[str, Any] | None = None
+    price: Decimal = Decimal("0")
+    sla: SLA = field(default_factory=SLA)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    idle_timeout_seconds: float = 300.0
+    profiles: tuple[str, ...] = ("fast", "balanced", "thorough")
+    visibility: str = "public"
+    reconcile: ReconcileHook | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def catalog_entry(self) -> dict[str, Any]:
+        """The JSON-serialisable description stored in the catalog."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "capabilities": list(self.capabilities),
+            "input_schema": self.input_schema,
+            "output_schema": self.output_schema,
+            "price": str(self.price),
+            "sla": {
+                "expected_seconds": self.sla.expected_seconds,
+                "max_seconds": self.sla.max_seconds,
+            },
+            "profiles": list(self.profiles),
+            "visibility": self.visibility,
+            "runtime": "python",
+            "max_attempts": self.retry.max_attempts,
+            "idle_timeout_seconds": self.idle_timeout_seconds,
+        }
+
+
+def _schema_of(input_schema: Any) -> tuple[dict[str, Any] | None, Any]:
+    if input_schema is None:
+        return None, None
+    if isinstance(input_schema, Mapping):
+        return dict(input_schema), None
+    model_json_schema = getattr(input_schema, "model_json_schema", None)
+    if callable(model_json_schema):
+        return dict(model_json_schema()), input_schema
+    raise UsageError(
+        "input_schema must be a pydantic model class or a JSON Schema dict, "
+        f"not {type(input_schema).__name__}"
+    )
+
+
+def agent(
+    name: str,
+    *,
+    version: str = "0.1.0",
+    description: str = "",
+    capabilities: list[str] | tuple[str, ...] = (),
+    input_schema: Any = None,
+    output_schema: dict[str, Any] | None = None,
+    price: str | int | Decimal = "0",
+    sla: SLA | None = None,
+    retry: RetryPolicy | None = None,
+    idle_timeout_seconds: float = 300.0,
+    visibility: str = "public",
+    reconcile: ReconcileHook | None = None,
+) -> Callable[[AgentFunction], AgentDefinition]:
+    """Declare an agent. The decorated coroutine function receives a `Context`.
+
+    The result is an `AgentDefinition` (it stays callable through `.fn`). Raises
+    `UsageError` at import time for a bad name, version, price or schema.
+    """
+    if not _NAME.match(name):
+        raise UsageError(
+            f"agent name {name!r} must be lowercase letters, digits and dashes, "
+            "starting with a letter (max 63 characters)"
+        )
+    if not _SEMVER.match(version):
+        raise UsageError(f"agent version {version!r} must be semver, like '1.0.0'")
+    try:
+        price_value = Decimal(str(price))
+    except InvalidOperation:
+        raise UsageError(f"price {price!r} must be a decimal number like '0.02'") from None
+    if price_value < 0:
+        raise UsageError("price must not be negative")
+    if visibility not in ("public", "private"):
+        raise UsageError("visibility must be 'public' or 'private'")
+    schema, model = _schema_of(input_schema)
+
+    def wrap(fn: AgentFunction) -> AgentDefinition:
+        return AgentDefinition(
+            name=name,
+            version=version,
+            fn=fn,
+            description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            capabilities=tuple(capabilities),
+            input_schema=schema,
+            input_model=model,
+            output_schema=output_schema,
+            price=price_value,
+            sla=sla or SLA(),
+            retry=retry or RetryPolicy(),
+            idle_timeout_seconds=idle_timeout_seconds,
+            visibility=visibility,
+            reconcile=reconcile,
+        )
+
+    return wrap
