@@ -4,4 +4,13 @@ from bureau.sdk.context import Context
 from bureau.sdk.decorator import SLA, AgentDefinition, RetryPolicy, agent
 from bureau.sdk.signals import DelegationFailed, Fatal, Retry
 
-__all__ = ["SLA", "AgentDefinition", "Context", "DelegationFailed", "Fatal", "Retry", "RetryPolicy", "agent"]
+__all__ = [
+    "SLA",
+    "AgentDefinition",
+    "Context",
+    "DelegationFailed",
+    "Fatal",
+    "Retry",
+    "RetryPolicy",
+    "agent",
+]

@@ -44,5 +44,5 @@ class IndeterminateStep(Fatal):
     """A step declared idempotent=False was in flight at a crash; nobody reconciled it."""
 
 
-class Suspended(BaseException):  # noqa: N818 - a control-flow signal, not an error
+class Suspended(BaseException):
     """Raised inside a run to give the worker back: the task parks until it can move on."""

@@ -67,7 +67,9 @@ class _MemoryRuntime:
             self._put(position, "step", name, "started", None)
         self.result.events.append(("step.started", {"name": name}))
 
-    async def step_completed(self, position: int, name: str, result: Any, *, seconds: float) -> None:
+    async def step_completed(
+        self, position: int, name: str, result: Any, *, seconds: float
+    ) -> None:
         try:
             value = orjson.loads(orjson.dumps(result))
         except TypeError as exc:
@@ -83,18 +85,20 @@ class _MemoryRuntime:
         self.result.events.append((kind, value))
 
     async def ask(self, position: int, text: str, schema: dict[str, Any] | None) -> str:
-        question = {"id": f"q{position}", "text": text, "schema": schema}
+        question_id = f"q{position}"
+        question = {"id": question_id, "text": text, "schema": schema}
         self._put(position, "ask", "ask", "pending", question)
         self.result.events.append(("question", question))
-        return question["id"]
+        return question_id
 
     async def delegate(
         self, position: int, agent: str, goal: str, input: dict[str, Any], profile: str | None
     ) -> str:
-        child = {"task_id": f"child-{position}", "agent": agent, "goal": goal, "input": input}
+        child_id = f"child-{position}"
+        child = {"task_id": child_id, "agent": agent, "goal": goal, "input": input}
         self._put(position, "delegate", agent, "pending", child)
         self.result.events.append(("delegate", child))
-        return child["task_id"]
+        return child_id
 
     async def artifact(
         self, position: int, name: str, content: bytes, media_type: str
@@ -170,9 +174,9 @@ async def _resolve_pending(
                 result.status, result.question = "input-required", entry.result
                 return False
             reply = replies.pop(0)
-            value = {"text": reply} if isinstance(reply, str) else {"data": reply}
-            if isinstance(reply, str):
-                value["data"] = reply
+            value: dict[str, Any] = (
+                {"text": reply, "data": reply} if isinstance(reply, str) else {"data": reply}
+            )
             result.journal[position] = JournalEntry(position, "ask", "ask", "completed", value)
             result.events.append(("message", value))
         elif entry.kind == "delegate":

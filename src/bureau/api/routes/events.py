@@ -1,0 +1,136 @@
+"""`GET /v1/tasks/{id}/events`: the task's event log as JSON (long-poll) or SSE.
+
+Both read the same log. Live events arrive from the notifier as hints carrying the
+committed events; a subscriber uses them when they continue its sequence and otherwise
+reads the gap from the database, so it sees every event once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import ORJSONResponse, StreamingResponse
+
+from bureau.api.deps import CallerDep, NodeDep
+from bureau.errors import InvalidRequest
+from bureau.store.sql.schema import TERMINAL_STATUSES
+from bureau.store.store import Store
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+class _Follower:
+    """Buffers live events for one reader between its reads."""
+
+    __slots__ = ("buffered", "signal", "unsubscribe")
+
+    def __init__(self, store: Store, task_id: str) -> None:
+        self.buffered: list[dict[str, Any]] = []
+        self.signal = asyncio.Event()
+        self.unsubscribe = store.notifier.subscribe(f"task:{task_id}", self._on_events)
+
+    def _on_events(self, new_events: Any) -> None:
+        self.buffered.extend(new_events)
+        self.signal.set()
+
+    async def wait(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.signal.wait(), seconds)
+        self.signal.clear()
+        return bool(self.buffered)
+
+    def take(self, after: int) -> list[dict[str, Any]] | None:
+        """Buffered events after `after`, or None if there is a gap to read from the log."""
+        fresh = [e for e in self.buffered if e["seq"] > after]
+        self.buffered = []
+        if fresh and fresh[0]["seq"] != after + 1:
+            return None
+        return fresh
+
+
+def _is_terminal(event: dict[str, Any]) -> bool:
+    return event["type"] == "status" and event["data"].get("status") in TERMINAL_STATUSES
+
+
+@router.get("/tasks/{task_id}/events", response_model=None)
+async def task_events(
+    task_id: str,
+    request: Request,
+    caller: CallerDep,
+    node: NodeDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    wait: Annotated[float, Query(ge=0)] = 0,
+    accept: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> ORJSONResponse | StreamingResponse:
+    store = node.store
+    row = await store.task_row(caller.tenant_id, task_id)
+    if accept is not None and "text/event-stream" in accept:
+        start = after
+        if last_event_id:
+            if not last_event_id.isdigit():
+                raise InvalidRequest("Last-Event-ID must be the integer seq of an event")
+            start = int(last_event_id)
+        return StreamingResponse(
+            _sse(store, caller.tenant_id, task_id, start, node.settings.sse_heartbeat_seconds),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    if wait > node.settings.long_poll_max_seconds:
+        raise InvalidRequest(
+            f"wait must be at most {node.settings.long_poll_max_seconds:g} seconds"
+        )
+    found = await store.events_after(caller.tenant_id, task_id, after)
+    if not found and wait > 0 and row.status not in TERMINAL_STATUSES:
+        follower = _Follower(store, task_id)
+        try:
+            found = await store.events_after(caller.tenant_id, task_id, after)
+            if not found and await follower.wait(wait):
+                found = await store.events_after(caller.tenant_id, task_id, after)
+        finally:
+            follower.unsubscribe()
+        row = await store.task_row(caller.tenant_id, task_id)
+    return ORJSONResponse({"events": found, "status": row.status})
+
+
+async def _sse(
+    store: Store, tenant_id: str, task_id: str, last: int, heartbeat: float
+) -> AsyncIterator[bytes]:
+    follower = _Follower(store, task_id)
+    try:
+        yield b"retry: 1000\n\n"
+        batch: list[dict[str, Any]] | None = await store.events_after(tenant_id, task_id, last)
+        ended = False
+        if not batch:
+            row = await store.task_row(tenant_id, task_id)
+            ended = row.status in TERMINAL_STATUSES
+        while not ended:
+            if batch is None:
+                batch = await store.events_after(tenant_id, task_id, last)
+            for event in batch:
+                if event["seq"] <= last:
+                    continue
+                last = event["seq"]
+                ended = _is_terminal(event)
+                yield (
+                    f"id: {event['seq']}\nevent: {event['type']}\ndata: ".encode()
+                    + orjson.dumps(event)
+                    + b"\n\n"
+                )
+            if ended:
+                break
+            batch = []
+            while not batch:
+                if not await follower.wait(heartbeat) and not follower.buffered:
+                    yield b": ping\n\n"
+                    continue
+                batch = follower.take(last)
+                if batch is None:
+                    break
+    finally:
+        follower.unsubscribe()

@@ -1,0 +1,53 @@
+"""Settings, read once at the edge (CLI / app factory) and passed down as a plain object.
+
+Every option can come from the command line or from the environment as `BUREAU_<NAME>`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BUREAU_", extra="ignore")
+
+    data_dir: Path = Path(".bureau")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    database_url: str | None = None
+    redis_url: str | None = None
+    agents: list[str] = Field(default_factory=list)
+    demo_agents: bool = True
+
+    worker_concurrency: int = Field(64, ge=1)
+    lease_seconds: float = Field(10.0, gt=0, le=600)
+    poll_interval: float = Field(1.0, gt=0)
+    reaper_interval: float = Field(1.0, gt=0)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    auto_accept_seconds: float = Field(72 * 3600.0, gt=0)
+    session_ttl_seconds: float = Field(86400.0, gt=0)
+    max_deadline_seconds: float = Field(7 * 86400.0, gt=0)
+
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_artifact_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    sse_heartbeat_seconds: float = Field(15.0, gt=0, le=15.0)
+    long_poll_max_seconds: float = Field(60.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_max_attempts: int = Field(8, ge=1)
+
+    log_level: str = "info"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "bureau.db"
+
+    @property
+    def admin_key_path(self) -> Path:
+        return self.data_dir / "admin-key"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"

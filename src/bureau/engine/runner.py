@@ -1,0 +1,142 @@
+"""Executing one claimed task: build its Context, drive the agent, settle the outcome.
+
+The outcome decides the task's next state in one fenced transaction: completed (with
+deliverable, usage and session state), parked (waiting for a reply or a child), retried
+later with backoff, or failed (into the dead-letter list once attempts are exhausted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import Row
+
+from bureau.engine.artifacts import LocalArtifactStore
+from bureau.engine.backoff import retry_delay
+from bureau.engine.runtime import TaskRuntime
+from bureau.errors import LeaseLost
+from bureau.sdk.context import Context
+from bureau.sdk.decorator import AgentDefinition
+from bureau.sdk.execution import Outcome, drive
+from bureau.sdk.signals import Fatal, Retry
+from bureau.store.codec import loads
+from bureau.store.sql import queue
+from bureau.store.store import Store
+
+log = logging.getLogger("bureau.runner")
+
+AgentRegistry = Mapping[tuple[str, str], AgentDefinition]
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentRegistry,
+        artifact_store: LocalArtifactStore,
+        *,
+        session_ttl: float = 86400.0,
+    ) -> None:
+        self.store = store
+        self.agents = agents
+        self.artifact_store = artifact_store
+        self.session_ttl = session_ttl
+
+    async def run(self, row: Row[Any]) -> None:
+        """Run the task held under `row.lease_token` until it settles or parks.
+
+        Cancellation of the calling coroutine (a cancel signal, lost lease, shutdown)
+        cancels the agent and settles nothing: whoever took the lease owns the task now.
+        """
+        definition = self.agents[(row.agent, row.agent_version)]
+        entries, session_state = await self.store.load_run(row)
+        runtime = TaskRuntime(self.store, row, entries, self.artifact_store)
+        try:
+            ctx = Context(
+                runtime,
+                definition,
+                task_id=row.id,
+                goal=row.goal,
+                input=loads(row.input),
+                session=session_state,
+                feedback=row.feedback,
+                profile=row.profile,
+                attempt=row.attempt,
+                metadata=loads(row.metadata),
+            )
+        except Exception as exc:  # the input does not fit the agent's pydantic model
+            outcome = Outcome(error=Fatal(f"input rejected by the agent's model: {exc}"))
+        else:
+            outcome = await drive(definition.fn, ctx, runtime.gate)
+        try:
+            await self._settle(row, definition, runtime, outcome, session_state)
+        except LeaseLost:
+            log.info("task %s: lease lost before settling; another owner has it", row.id)
+
+    async def _settle(
+        self,
+        row: Row[Any],
+        definition: AgentDefinition,
+        runtime: TaskRuntime,
+        outcome: Outcome,
+        session_state: dict[str, Any],
+    ) -> None:
+        await runtime._after_background()
+        token = runtime.token
+        if outcome.completed:
+            try:
+                deliverable = orjson.loads(orjson.dumps(outcome.value))
+            except TypeError as exc:
+                outcome = Outcome(error=Fatal(f"the deliverable is not JSON-serialisable: {exc}"))
+            else:
+                state = session_state if row.session_id is not None else None
+                await self.store.write(
+                    lambda conn, ch: queue.complete(
+                        conn,
+                        ch,
+                        row,
+                        token,
+                        deliverable=deliverable,
+                        usage=runtime.usage(),
+                        session_state=state,
+                        session_ttl=self.session_ttl,
+                    )
+                )
+                return
+        if outcome.parked:
+            await self.store.write(lambda conn, ch: queue.park(conn, ch, row.id, token))
+            return
+        error = outcome.error
+        assert error is not None
+        if isinstance(error, LeaseLost):
+            raise error
+        described = {"code": _code(error), "message": str(error) or type(error).__name__}
+        if isinstance(error, Fatal):
+            await self.store.write(
+                lambda conn, ch: queue.fail(conn, ch, row, token, described, dead_letter=False)
+            )
+            return
+        if row.attempt >= row.max_attempts:
+            described["attempts"] = row.attempt
+            await self.store.write(
+                lambda conn, ch: queue.fail(conn, ch, row, token, described, dead_letter=True)
+            )
+            return
+        after = error.after if isinstance(error, Retry) else None
+        delay = after if after is not None else retry_delay(definition.retry, row.attempt)
+        await self.store.write(
+            lambda conn, ch: queue.retry_later(
+                conn, ch, row.id, token, delay=delay, error=described, attempt=row.attempt + 1
+            )
+        )
+
+
+def _code(error: BaseException) -> str:
+    if isinstance(error, Retry):
+        return "retry"
+    if isinstance(error, Fatal):
+        return "fatal"
+    return "agent_error"

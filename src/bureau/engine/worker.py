@@ -1,0 +1,135 @@
+"""The worker: claims ready tasks, runs them concurrently, keeps their leases alive.
+
+Wake-ups come from the notifier (`queue`), so a dispatched task starts within
+milliseconds; a poll every `poll_interval` covers lost notifications and delayed retries.
+A `cancel` notification stops the run of a task this worker holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from bureau.engine.runner import Runner
+from bureau.store.ids import new_id
+from bureau.store.store import Store
+
+log = logging.getLogger("bureau.worker")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 64
+    lease_seconds: float = 10.0
+    poll_interval: float = 1.0
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        runner: Runner,
+        agent_refs: Sequence[tuple[str, str]],
+        options: WorkerOptions,
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.agent_refs = list(agent_refs)
+        self.options = options
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self.running: dict[str, tuple[asyncio.Task[None], int]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Any] = []
+
+    async def start(self) -> None:
+        notifier = self.store.notifier
+        self._unsubscribe = [
+            notifier.subscribe("queue", lambda _: self._wake.set()),
+            notifier.subscribe("cancel", self._on_cancel),
+        ]
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="bureau-claim"),
+            asyncio.create_task(self._heartbeat_loop(), name="bureau-heartbeat"),
+        ]
+
+    def _on_cancel(self, task_id: Any) -> None:
+        held = self.running.get(str(task_id))
+        if held is not None:
+            held[0].cancel()
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self.options.concurrency - len(self.running)
+            if free > 0 and self.agent_refs:
+                try:
+                    rows = await self.store.claim(
+                        self.owner, self.agent_refs, free, self.options.lease_seconds
+                    )
+                except Exception:
+                    log.exception("claiming failed; retrying")
+                    rows = []
+                for row in rows:
+                    self._start(row)
+                if rows and len(rows) == free:
+                    continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
+
+    def _start(self, row: Row[Any]) -> None:
+        task = asyncio.create_task(self._run(row), name=f"bureau-task-{row.id}")
+        self.running[row.id] = (task, row.lease_token)
+
+    async def _run(self, row: Row[Any]) -> None:
+        try:
+            await self.runner.run(row)
+        except asyncio.CancelledError:
+            log.info("task %s: run stopped (canceled, timed out or lease lost)", row.id)
+        except Exception:
+            log.exception("task %s: unexpected engine error; the lease will expire", row.id)
+        finally:
+            current = self.running.get(row.id)
+            if current is not None and current[1] == row.lease_token:
+                del self.running[row.id]
+            self._wake.set()
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.options.lease_seconds / 3
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            held = {task_id: token for task_id, (_, token) in self.running.items()}
+            try:
+                lost = await self.store.renew_leases(self.owner, held, self.options.lease_seconds)
+            except Exception:
+                log.exception("renewing leases failed")
+                continue
+            for task_id in lost:
+                log.warning("task %s: lease lost; stopping its run", task_id)
+                self._on_cancel(task_id)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let running tasks finish for `grace` seconds, cancel the rest."""
+        self._stopping = True
+        self._wake.set()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        running = [task for task, _ in self.running.values()]
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)

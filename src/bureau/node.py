@@ -1,0 +1,134 @@
+"""A Bureau node: the database, store, notifier and background services of one process.
+
+`Node.start()` prepares the schema, makes sure a tenant and admin key exist (writing the
+key to `DATA_DIR/admin-key`), publishes the loaded agents to the catalog, and starts the
+worker, the reaper and the webhook sender as configured by its role.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from bureau.config import Settings
+from bureau.engine.artifacts import LocalArtifactStore
+from bureau.engine.reaper import Reaper
+from bureau.engine.runner import Runner
+from bureau.engine.worker import Worker, WorkerOptions
+from bureau.errors import SchemaVersionMismatch, UsageError
+from bureau.notify.local import LocalNotifier
+from bureau.sdk.decorator import AgentDefinition
+from bureau.store.sql import catalog
+from bureau.store.sql._sqlite import SqliteDatabase, claim_tasks
+from bureau.store.sql.schema import SCHEMA_VERSION, metadata, schema_info
+from bureau.store.store import Store
+from bureau.webhooks.sender import WebhookSender
+
+log = logging.getLogger("bureau")
+
+
+@dataclass(frozen=True)
+class Roles:
+    api: bool = True
+    worker: bool = True
+
+
+def _prepare_schema(conn: Connection) -> None:
+    metadata.create_all(conn)
+    found = conn.execute(select(schema_info.c.version)).scalar()
+    if found is None:
+        conn.execute(insert(schema_info).values(id=1, version=SCHEMA_VERSION))
+    elif found != SCHEMA_VERSION:
+        raise SchemaVersionMismatch(
+            f"the database is at schema version {found}, this Bureau needs {SCHEMA_VERSION}; "
+            "run `bureau migrate`"
+        )
+
+
+class Node:
+    def __init__(
+        self, settings: Settings, agents: list[AgentDefinition], roles: Roles = Roles()
+    ) -> None:
+        self.settings = settings
+        self.agents = agents
+        self.roles = roles
+        if settings.database_url and not settings.database_url.startswith("sqlite"):
+            raise UsageError(
+                "only SQLite is available in this build; PostgreSQL support comes with the "
+                "scale-out release"
+            )
+        path = settings.sqlite_path
+        if settings.database_url:
+            path = type(path)(settings.database_url.split("///", 1)[1])
+        self.db = SqliteDatabase(path)
+        self.notifier = LocalNotifier()
+        self.store = Store(self.db, self.notifier, claim_tasks)
+        self.artifact_store = LocalArtifactStore(
+            settings.artifacts_dir, settings.max_artifact_bytes
+        )
+        self.worker: Worker | None = None
+        self.reaper: Reaper | None = None
+        self.webhooks: WebhookSender | None = None
+        self.admin_key_created: str | None = None
+
+    async def start(self) -> None:
+        self.db.run_sync(_prepare_schema)
+        key = self.db.run_sync(catalog.ensure_default_tenant)
+        if key is not None:
+            self._write_admin_key(key)
+            self.admin_key_created = key
+        tenant_id = self.db.run_sync(catalog.default_tenant_id)
+        if self.agents:
+            await self.store.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])
+        if self.roles.worker:
+            runner = Runner(
+                self.store,
+                {(d.name, d.version): d for d in self.agents},
+                self.artifact_store,
+                session_ttl=self.settings.session_ttl_seconds,
+            )
+            self.worker = Worker(
+                self.store,
+                runner,
+                [(d.name, d.version) for d in self.agents],
+                WorkerOptions(
+                    concurrency=self.settings.worker_concurrency,
+                    lease_seconds=self.settings.lease_seconds,
+                    poll_interval=self.settings.poll_interval,
+                ),
+            )
+            await self.worker.start()
+            self.reaper = Reaper(
+                self.store,
+                interval=self.settings.reaper_interval,
+                auto_accept_seconds=self.settings.auto_accept_seconds,
+            )
+            self.reaper.start()
+            self.webhooks = WebhookSender(
+                self.store,
+                timeout=self.settings.webhook_timeout_seconds,
+                max_attempts=self.settings.webhook_max_attempts,
+                poll_interval=self.settings.poll_interval,
+            )
+            self.webhooks.start()
+
+    def _write_admin_key(self, key: str) -> None:
+        path = self.settings.admin_key_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        os.chmod(path, 0o600)
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop(self.settings.shutdown_grace_seconds)
+        if self.reaper is not None:
+            await self.reaper.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+        await self.notifier.close()
+        await self.db.close()

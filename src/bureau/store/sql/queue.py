@@ -1,0 +1,277 @@
+"""Operations a worker performs on tasks it holds, and the reaper's sweeps.
+
+Every write by a worker is fenced by the lease token it got when claiming: once the lease
+was lost (expired and re-claimed, canceled, timed out) the write matches no row and the
+caller gets `LeaseLost`. Claiming itself is dialect specific (see `_claim_*`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, tuple_, update
+
+from bureau.errors import LeaseLost
+from bureau.store.codec import dumps, loads, now
+from bureau.store.sql.common import Changes, EventSpec, status_event, touch_task
+from bureau.store.sql.schema import TERMINAL_STATUSES, journal, sessions, tasks
+from bureau.store.sql.tasks import finish, session_order_clause
+
+
+def claimable(agent_refs: Sequence[tuple[str, str]], at: float) -> Any:
+    """The WHERE clause of a task a worker with these agent versions may claim now."""
+    return (
+        (tasks.c.queue_state == "ready")
+        & (tasks.c.available_at <= at)
+        & tuple_(tasks.c.agent, tasks.c.agent_version).in_(list(agent_refs))
+        & session_order_clause()
+    )
+
+
+def mark_claimed(
+    conn: Connection, changes: Changes, rows: Sequence[Row[Any]], at: float
+) -> list[Row[Any]]:
+    """Emit `working` for tasks that start for the first time in this revision."""
+    claimed = []
+    for row in rows:
+        if row.status == "submitted":
+            started = touch_task(
+                conn,
+                changes,
+                row.id,
+                [status_event("working")],
+                status="working",
+                started_at=row.started_at or at,
+                idle_deadline_at=at + row.idle_timeout,
+            )
+            claimed.append(started or row)
+        else:
+            claimed.append(row)
+    return claimed
+
+
+def renew_leases(
+    conn: Connection, owner: str, held: dict[str, int], lease_seconds: float
+) -> set[str]:
+    """Extend the leases still held; returns the ids whose lease was lost."""
+    if not held:
+        return set()
+    expires = now() + lease_seconds
+    kept = conn.execute(
+        update(tasks)
+        .where(
+            tuple_(tasks.c.id, tasks.c.lease_token).in_(list(held.items())),
+            tasks.c.queue_state == "leased",
+            tasks.c.lease_owner == owner,
+        )
+        .values(lease_expires_at=expires)
+        .returning(tasks.c.id)
+    ).all()
+    return set(held) - {r.id for r in kept}
+
+
+def load_run(conn: Connection, row: Row[Any]) -> tuple[list[Row[Any]], dict[str, Any]]:
+    """The journal of the task's current revision, and its session state."""
+    entries = conn.execute(
+        select(journal)
+        .where(journal.c.task_id == row.id, journal.c.revision == row.revision)
+        .order_by(journal.c.position)
+    ).all()
+    state: dict[str, Any] = {}
+    if row.session_id is not None:
+        found = conn.execute(
+            select(sessions.c.state, sessions.c.expires_at).where(
+                sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.session_id
+            )
+        ).first()
+        if found is not None and (found.expires_at is None or found.expires_at > now()):
+            state = loads(found.state)
+    return list(entries), state
+
+
+def _fenced(
+    conn: Connection,
+    changes: Changes,
+    task_id: str,
+    token: int,
+    new_events: Sequence[EventSpec],
+    **values: Any,
+) -> Row[Any]:
+    row = touch_task(conn, changes, task_id, new_events, fence=token, **values)
+    if row is None:
+        raise LeaseLost(f"task {task_id} is no longer held under lease token {token}")
+    return row
+
+
+def journal_entry(
+    conn: Connection,
+    changes: Changes,
+    task_id: str,
+    token: int,
+    *,
+    position: int,
+    kind: str,
+    name: str,
+    entry_status: str,
+    result: Any,
+    new_events: Sequence[EventSpec] = (),
+    seconds: float | None = None,
+    **task_values: Any,
+) -> Row[Any]:
+    """Journal one durable call (upserting a `started` entry) with its events, fenced."""
+    row = _fenced(conn, changes, task_id, token, new_events, **task_values)
+    conn.execute(
+        delete(journal).where(
+            journal.c.task_id == task_id,
+            journal.c.revision == row.revision,
+            journal.c.position == position,
+        )
+    )
+    conn.execute(
+        insert(journal).values(
+            task_id=task_id,
+            revision=row.revision,
+            position=position,
+            tenant_id=row.tenant_id,
+            kind=kind,
+            name=name,
+            status=entry_status,
+            result=dumps(result),
+            seconds=seconds,
+            at=now(),
+        )
+    )
+    return row
+
+
+def add_events(
+    conn: Connection, changes: Changes, task_id: str, token: int, new_events: Sequence[EventSpec]
+) -> Row[Any]:
+    return _fenced(conn, changes, task_id, token, new_events)
+
+
+def complete(
+    conn: Connection,
+    changes: Changes,
+    row: Row[Any],
+    token: int,
+    *,
+    deliverable: Any,
+    usage: dict[str, Any],
+    session_state: dict[str, Any] | None,
+    session_ttl: float,
+) -> Row[Any]:
+    children_cost = sum(
+        (
+            float(c.cost)
+            for c in conn.execute(
+                select(tasks.c.cost).where(
+                    tasks.c.parent_id == row.id, tasks.c.status == "completed"
+                )
+            )
+        ),
+        0.0,
+    )
+    cost = _money(float(row.price) + children_cost)
+    done = finish(
+        conn,
+        changes,
+        row,
+        "completed",
+        fence=token,
+        extra_events=[("deliverable", {"deliverable": deliverable})],
+        deliverable=dumps(deliverable),
+        usage=dumps(usage),
+        cost=cost,
+    )
+    if done is None:
+        raise LeaseLost(f"task {row.id} is no longer held under lease token {token}")
+    if session_state is not None and row.session_id is not None:
+        _save_session(conn, row, session_state, session_ttl)
+    return done
+
+
+def _money(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _save_session(conn: Connection, row: Row[Any], state: dict[str, Any], ttl: float) -> None:
+    at = now()
+    values = {"state": dumps(state), "expires_at": at + ttl, "updated_at": at}
+    updated = conn.execute(
+        update(sessions)
+        .where(sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.session_id)
+        .values(**values)
+    )
+    if updated.rowcount == 0:
+        conn.execute(insert(sessions).values(tenant_id=row.tenant_id, id=row.session_id, **values))
+
+
+def fail(
+    conn: Connection,
+    changes: Changes,
+    row: Row[Any],
+    token: int | None,
+    error: dict[str, Any],
+    *,
+    dead_letter: bool,
+) -> Row[Any] | None:
+    return finish(conn, changes, row, "failed", error=error, fence=token, dead_letter=dead_letter)
+
+
+def retry_later(
+    conn: Connection,
+    changes: Changes,
+    task_id: str,
+    token: int | None,
+    *,
+    delay: float,
+    error: dict[str, Any],
+    attempt: int,
+) -> Row[Any] | None:
+    """Release the task for another attempt after `delay` seconds."""
+    row = touch_task(
+        conn,
+        changes,
+        task_id,
+        [("retry", {"attempt": attempt, "delay_seconds": round(delay, 3), "error": error})],
+        fence=token,
+        where=[tasks.c.status.not_in(TERMINAL_STATUSES)],
+        queue_state="ready",
+        attempt=attempt,
+        available_at=now() + delay,
+        lease_owner=None,
+        lease_expires_at=None,
+        lease_token=tasks.c.lease_token + 1,
+        wake_pending=False,
+        error=dumps(error),
+    )
+    changes.wake_queue = True
+    return row
+
+
+def park(conn: Connection, changes: Changes, task_id: str, token: int) -> Row[Any]:
+    """Give the task back while it waits; if it was woken meanwhile, it is ready at once."""
+    row = conn.execute(
+        select(tasks.c.wake_pending).where(tasks.c.id == task_id, tasks.c.lease_token == token)
+    ).first()
+    if row is None:
+        raise LeaseLost(f"task {task_id} is no longer held under lease token {token}")
+    state = "ready" if row.wake_pending else "parked"
+    parked = _fenced(
+        conn,
+        changes,
+        task_id,
+        token,
+        (),
+        queue_state=state,
+        available_at=now(),
+        lease_owner=None,
+        lease_expires_at=None,
+        lease_token=tasks.c.lease_token + 1,
+        wake_pending=False,
+    )
+    changes.wake_queue = changes.wake_queue or state == "ready"
+    return parked

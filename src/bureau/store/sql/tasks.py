@@ -1,0 +1,459 @@
+"""Operations on tasks driven by consumers: create, read, list, reply, cancel, review."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
+
+from bureau.errors import (
+    IdempotencyConflict,
+    InvalidState,
+    NotFound,
+    QuestionAlreadyAnswered,
+    SessionBusy,
+)
+from bureau.store.codec import dumps, loads, now
+from bureau.store.ids import new_id
+from bureau.store.sql.common import Changes, artifacts_of, status_event, touch_task
+from bureau.store.sql.schema import (
+    TERMINAL_STATUSES,
+    events,
+    idempotency_keys,
+    journal,
+    ledger,
+    tasks,
+)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A validated dispatch request, resolved to one agent version."""
+
+    tenant_id: str
+    agent: str
+    agent_version: str
+    goal: str
+    input: dict[str, Any]
+    profile: str
+    price: str
+    max_attempts: int
+    idle_timeout: float
+    deadline_seconds: float
+    session_id: str | None = None
+    on_busy: str = "queue"
+    webhook_url: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    parent_id: str | None = None
+    parent_position: int | None = None
+
+
+def get_task(conn: Connection, tenant_id: str, task_id: str) -> Row[Any]:
+    row = conn.execute(
+        select(tasks).where(tasks.c.id == task_id, tasks.c.tenant_id == tenant_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no task {task_id!r} in this tenant; check the id from POST /v1/tasks")
+    return row
+
+
+def task_with_artifacts(
+    conn: Connection, tenant_id: str, task_id: str
+) -> tuple[Row[Any], list[Mapping[Any, Any]]]:
+    row = get_task(conn, tenant_id, task_id)
+    return row, artifacts_of(conn, task_id)
+
+
+def create_task(
+    conn: Connection,
+    changes: Changes,
+    new: NewTask,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+) -> tuple[Row[Any], bool]:
+    """Insert the task, its first event, its hold and its idempotency key.
+
+    Returns `(row, created)`; `created` is False when the key was seen before with the same
+    request. Raises `IdempotencyConflict` when the key was used for another request.
+    """
+    at = now()
+    if idempotency_key is not None:
+        seen = conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.tenant_id == new.tenant_id,
+                idempotency_keys.c.key == idempotency_key,
+            )
+        ).first()
+        if seen is not None:
+            if seen.request_hash != request_hash:
+                raise IdempotencyConflict(
+                    f"Idempotency-Key {idempotency_key!r} was already used with a different "
+                    "request body; use a new key for a new request"
+                )
+            return get_task(conn, new.tenant_id, seen.task_id), False
+    if new.session_id is not None and new.on_busy != "queue":
+        _admit_to_session(conn, changes, new)
+    task_id = new_id("task_")
+    row = conn.execute(
+        insert(tasks)
+        .values(
+            id=task_id,
+            tenant_id=new.tenant_id,
+            agent=new.agent,
+            agent_version=new.agent_version,
+            status="submitted",
+            goal=new.goal,
+            input=dumps(new.input),
+            profile=new.profile,
+            session_id=new.session_id,
+            webhook_url=new.webhook_url,
+            metadata=dumps(dict(new.metadata or {})),
+            usage=dumps({"steps": 0, "compute_seconds": 0.0}),
+            cost="0",
+            price=new.price,
+            parent_id=new.parent_id,
+            parent_position=new.parent_position,
+            revision=1,
+            deadline_seconds=new.deadline_seconds,
+            attempt=1,
+            max_attempts=new.max_attempts,
+            last_seq=0,
+            queue_state="ready",
+            available_at=at,
+            lease_token=0,
+            wake_pending=False,
+            cancel_requested=False,
+            dead_letter=False,
+            deadline_at=at + new.deadline_seconds,
+            idle_timeout=new.idle_timeout,
+            created_at=at,
+            updated_at=at,
+        )
+        .returning(*tasks.c)
+    ).one()
+    row = touch_task(conn, changes, task_id, [status_event("submitted")]) or row
+    if idempotency_key is not None:
+        conn.execute(
+            insert(idempotency_keys).values(
+                tenant_id=new.tenant_id,
+                key=idempotency_key,
+                request_hash=request_hash,
+                task_id=task_id,
+                created_at=at,
+            )
+        )
+    ledger_entry(conn, row, "hold")
+    changes.wake_queue = True
+    return row, True
+
+
+def _admit_to_session(conn: Connection, changes: Changes, new: NewTask) -> None:
+    busy = conn.execute(
+        select(tasks.c.id).where(
+            tasks.c.tenant_id == new.tenant_id,
+            tasks.c.session_id == new.session_id,
+            tasks.c.status.not_in(TERMINAL_STATUSES),
+        )
+    ).all()
+    if busy and new.on_busy == "reject":
+        raise SessionBusy(
+            f"session {new.session_id!r} is running task {busy[0].id}; wait for it, or "
+            "dispatch with on_busy 'queue' or 'interrupt'"
+        )
+    for (busy_id,) in busy:
+        cancel_tree(conn, changes, busy_id, "interrupted by a newer task in the session")
+
+
+def ledger_entry(conn: Connection, row: Row[Any], kind: str) -> None:
+    if Decimal(row.price) == 0:
+        return
+    conn.execute(
+        insert(ledger).values(
+            id=new_id("led_"),
+            tenant_id=row.tenant_id,
+            task_id=row.id,
+            kind=kind,
+            amount=row.cost if kind == "capture" else row.price,
+            at=now(),
+        )
+    )
+
+
+def list_tasks(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    agent: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    dead_letter: bool = False,
+) -> tuple[list[Row[Any]], str | None]:
+    """Newest first; the cursor is the last id of the previous page."""
+    query = select(tasks).where(tasks.c.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    if agent is not None:
+        name, _, version = agent.partition("@")
+        query = query.where(tasks.c.agent == name)
+        if version:
+            query = query.where(tasks.c.agent_version == version)
+    if dead_letter:
+        query = query.where(tasks.c.dead_letter.is_(True))
+    if cursor is not None:
+        query = query.where(tasks.c.id < cursor)
+    rows = conn.execute(query.order_by(tasks.c.id.desc()).limit(limit + 1)).all()
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return list(rows[:limit]), next_cursor
+
+
+def events_after(
+    conn: Connection, tenant_id: str, task_id: str, after: int, limit: int = 1000
+) -> list[Row[Any]]:
+    return list(
+        conn.execute(
+            select(events)
+            .where(
+                events.c.task_id == task_id,
+                events.c.tenant_id == tenant_id,
+                events.c.seq > after,
+            )
+            .order_by(events.c.seq)
+            .limit(limit)
+        ).all()
+    )
+
+
+def add_message(
+    conn: Connection,
+    changes: Changes,
+    tenant_id: str,
+    task_id: str,
+    *,
+    text: str | None,
+    data: Any,
+    question_id: str | None,
+) -> Row[Any]:
+    """Answer the open question (compare-and-set on its id) or add context mid-run."""
+    row = get_task(conn, tenant_id, task_id)
+    message = {"text": text, "data": data, "question_id": question_id}
+    if row.status in TERMINAL_STATUSES:
+        raise InvalidState(f"task {task_id} is {row.status}; it takes no more messages")
+    if row.status != "input-required":
+        if question_id is not None:
+            raise QuestionAlreadyAnswered(
+                f"question {question_id} is not open: the task is {row.status}, not waiting "
+                "for input"
+            )
+        updated = touch_task(conn, changes, task_id, [("message", message)])
+        assert updated is not None
+        return updated
+    question_id = question_id or row.question_id
+    message["question_id"] = question_id
+    answered = touch_task(
+        conn,
+        changes,
+        task_id,
+        [("message", message), status_event("working")],
+        where=[tasks.c.status == "input-required", tasks.c.question_id == question_id],
+        status="working",
+        question=None,
+        question_id=None,
+        question_position=None,
+        idle_deadline_at=None,
+    )
+    if answered is None:
+        raise QuestionAlreadyAnswered(
+            f"question {question_id} was already answered or is not the open question "
+            f"({row.question_id})"
+        )
+    conn.execute(
+        update(journal)
+        .where(
+            journal.c.task_id == task_id,
+            journal.c.revision == row.revision,
+            journal.c.position == row.question_position,
+        )
+        .values(status="completed", result=dumps({"text": text, "data": data}))
+    )
+    wake_task(conn, changes, task_id)
+    return answered
+
+
+def wake_task(conn: Connection, changes: Changes, task_id: str) -> None:
+    """Make a parked task runnable now; a leased one re-runs once its holder parks."""
+    conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.queue_state.in_(("parked", "leased")))
+        .values(
+            wake_pending=case((tasks.c.queue_state == "leased", True), else_=False),
+            queue_state=case((tasks.c.queue_state == "parked", "ready"), else_=tasks.c.queue_state),
+            available_at=now(),
+        )
+    )
+    changes.wake_queue = True
+
+
+def cancel_tree(conn: Connection, changes: Changes, task_id: str, reason: str) -> None:
+    """Cancel a task and every unfinished descendant; fences out any worker holding them."""
+    row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    if row is None or row.status in TERMINAL_STATUSES:
+        return
+    finish(conn, changes, row, "canceled", error={"code": "canceled", "message": reason})
+    if row.queue_state == "leased":
+        changes.cancel.add(task_id)
+    children = conn.execute(
+        select(tasks.c.id).where(
+            tasks.c.parent_id == task_id, tasks.c.status.not_in(TERMINAL_STATUSES)
+        )
+    ).all()
+    for (child_id,) in children:
+        cancel_tree(conn, changes, child_id, f"parent task {task_id} was canceled")
+
+
+def finish(
+    conn: Connection,
+    changes: Changes,
+    row: Row[Any],
+    status: str,
+    *,
+    error: dict[str, Any] | None = None,
+    fence: int | None = None,
+    extra_events: list[tuple[str, Any]] | None = None,
+    **values: Any,
+) -> Row[Any] | None:
+    """Move a task to a terminal status, settle its hold, and tell its parent."""
+    at = now()
+    finished = touch_task(
+        conn,
+        changes,
+        row.id,
+        [*(extra_events or []), status_event(status, **({"error": error} if error else {}))],
+        fence=fence,
+        where=[tasks.c.status.not_in(TERMINAL_STATUSES)],
+        status=status,
+        error=dumps(error) if error else None,
+        queue_state="done",
+        lease_owner=None,
+        lease_expires_at=None,
+        lease_token=tasks.c.lease_token + 1,
+        wake_pending=False,
+        question=None,
+        question_id=None,
+        question_position=None,
+        finished_at=at,
+        review_status="pending" if status == "completed" else None,
+        **values,
+    )
+    if finished is None:
+        return None
+    if status != "completed":
+        ledger_entry(conn, finished, "release")
+    if finished.parent_id is not None:
+        _resolve_parent(conn, changes, finished)
+    return finished
+
+
+def _resolve_parent(conn: Connection, changes: Changes, child: Row[Any]) -> None:
+    parent = conn.execute(select(tasks).where(tasks.c.id == child.parent_id)).first()
+    if parent is None or parent.status in TERMINAL_STATUSES:
+        return
+    outcome = {
+        "task_id": child.id,
+        "agent": child.agent,
+        "status": child.status,
+        "deliverable": loads(child.deliverable),
+        "error": loads(child.error),
+        "cost": child.cost,
+    }
+    conn.execute(
+        update(journal)
+        .where(
+            journal.c.task_id == parent.id,
+            journal.c.revision == parent.revision,
+            journal.c.position == child.parent_position,
+            journal.c.status == "pending",
+        )
+        .values(status="completed", result=dumps(outcome))
+    )
+    wake_task(conn, changes, parent.id)
+
+
+def review_task(
+    conn: Connection,
+    changes: Changes,
+    tenant_id: str,
+    task_id: str,
+    *,
+    accept: bool,
+    review: dict[str, Any],
+    redo: bool = False,
+) -> Row[Any]:
+    """Accept or reject a completed, unreviewed task; a redo starts its next revision."""
+    row = get_task(conn, tenant_id, task_id)
+    verb = "accepted" if accept else "rejected"
+    if row.status != "completed":
+        raise InvalidState(f"only a completed task can be {verb}; task {task_id} is {row.status}")
+    if row.review_status != "pending":
+        raise InvalidState(f"task {task_id} was already {row.review_status}")
+    reviewed = touch_task(
+        conn,
+        changes,
+        task_id,
+        [("review", {"status": verb, **review})],
+        where=[tasks.c.review_status == "pending"],
+        review_status=verb,
+        review=dumps(review),
+    )
+    if reviewed is None:
+        raise InvalidState(f"task {task_id} was reviewed concurrently")
+    ledger_entry(conn, reviewed, "capture" if accept else "release")
+    if accept or not redo:
+        return reviewed
+    at = now()
+    redone = touch_task(
+        conn,
+        changes,
+        task_id,
+        [status_event("submitted", redo=True, revision=row.revision + 1)],
+        status="submitted",
+        revision=row.revision + 1,
+        attempt=1,
+        feedback=review.get("reason"),
+        deliverable=None,
+        error=None,
+        plan=None,
+        progress=None,
+        review_status=None,
+        review=None,
+        dead_letter=False,
+        finished_at=None,
+        queue_state="ready",
+        available_at=at,
+        deadline_at=at + row.deadline_seconds,
+    )
+    assert redone is not None
+    ledger_entry(conn, redone, "hold")
+    changes.wake_queue = True
+    return redone
+
+
+def session_order_clause() -> Any:
+    """Tasks of one session run one at a time, in arrival order."""
+    earlier = tasks.alias("earlier")
+    return or_(
+        tasks.c.session_id.is_(None),
+        ~select(earlier.c.id)
+        .where(
+            and_(
+                earlier.c.tenant_id == tasks.c.tenant_id,
+                earlier.c.session_id == tasks.c.session_id,
+                earlier.c.status.not_in(TERMINAL_STATUSES),
+                earlier.c.id < tasks.c.id,
+            )
+        )
+        .exists(),
+    )
