@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select, text
 
 from bureau.api.deps import NodeDep
 from bureau.api.errors import problem
-from bureau.store.sql.schema import tasks, webhook_deliveries
+from bureau.store.sql.schema import STATUSES, tasks, webhook_deliveries
 
 router = APIRouter(tags=["health"])
 STARTED = time.time()
@@ -32,10 +32,12 @@ async def readyz(node: NodeDep) -> object:
 
 def _gauges(conn: Connection) -> list[str]:
     lines = ["# TYPE bureau_tasks gauge"]
+    counts = dict.fromkeys(STATUSES, 0)
     for status, count in conn.execute(
         select(tasks.c.status, func.count()).group_by(tasks.c.status)
-    ):
-        lines.append(f'bureau_tasks{{status="{status}"}} {count}')
+    ).tuples():
+        counts[status] = count
+    lines += [f'bureau_tasks{{status="{status}"}} {count}' for status, count in counts.items()]
     lines.append("# TYPE bureau_queue_depth gauge")
     depth = conn.execute(
         select(func.count()).where(

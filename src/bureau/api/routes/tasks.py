@@ -12,6 +12,7 @@ from bureau.api.schemas import AcceptBody, MessageCreate, RejectBody, TaskCreate
 from bureau.engine.dispatch import check_reply, dispatch
 from bureau.errors import InvalidRequest
 from bureau.store.codec import now
+from bureau.store.sql.schema import STATUSES
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 

@@ -175,18 +175,20 @@ def reputation(conn: Connection, name: str, version: str | None = None) -> dict[
     where = [tasks.c.agent == name]
     if version is not None:
         where.append(tasks.c.agent_version == version)
-    counts: dict[str, int] = dict(
-        conn.execute(
+    counts: dict[str, int] = {
+        status: count
+        for status, count in conn.execute(
             select(tasks.c.status, func.count()).where(*where).group_by(tasks.c.status)
         ).tuples()
-    )
-    reviews: dict[str, int] = dict(
-        conn.execute(
+    }
+    reviews: dict[str, int] = {
+        status: count
+        for status, count in conn.execute(
             select(tasks.c.review_status, func.count())
             .where(*where, tasks.c.review_status.is_not(None))
             .group_by(tasks.c.review_status)
         ).tuples()
-    )
+    }
     durations = [
         r.finished_at - r.started_at
         for r in conn.execute(

@@ -226,4 +226,5 @@ ledger = Table(
     UniqueConstraint("task_id", "kind", "id"),
 )
 
+STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
 TERMINAL_STATUSES = ("completed", "failed", "canceled", "rejected")

@@ -1,0 +1,73 @@
+"""Crash recovery, retries, dead letters and deadlines against a real server process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.support.server import ServerProcess, wait_for
+
+
+def test_task_survives_kill_9_in_its_second_step(own_server: ServerProcess, tmp_path: Path) -> None:
+    counter, release = tmp_path / "counter", tmp_path / "release"
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "crashable", "goal": "survive a crash",
+            "input": {"counter": str(counter), "release": str(release)},
+        }).json()
+        deadline = time.monotonic() + 15
+        while "second" not in (counter.read_text() if counter.exists() else ""):
+            assert time.monotonic() < deadline, "the second step never started"
+            time.sleep(0.02)
+    own_server.kill()
+    release.touch()
+    own_server.start()
+    with own_server.client() as client:
+        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+    runs = counter.read_text().splitlines()
+    assert runs.count("first") == 1, "a journaled step ran again after the crash"
+    assert 1 <= runs.count("second") <= 2
+    assert done["deliverable"]["first_runs"] == 1
+
+
+def test_transient_errors_are_retried_with_growing_delays(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "flaky", "goal": "eventually", "input": {"succeed_on": 3}}).json()
+        done = wait_for(client, task["id"], {"completed", "failed"})
+        assert done["status"] == "completed", done["error"]
+        assert done["deliverable"] == {"attempt": 3}
+        events = client.get(f"/v1/tasks/{task['id']}/events").json()["events"]
+    delays = [e["data"]["delay_seconds"] for e in events if e["type"] == "retry"]
+    assert len(delays) == 2
+    assert delays[0] < delays[1], f"backoff did not grow: {delays}"
+    steps = [e for e in events if e["type"] == "step.completed"]
+    assert len(steps) == 1, "the journaled step before the failure ran again on retry"
+
+
+def test_a_task_that_always_fails_lands_in_the_dead_letter_list(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "doomed", "goal": "fail"}).json()
+        failed = wait_for(client, task["id"], {"failed"})
+        assert "always fails" in failed["error"]["message"]
+        assert failed["attempt"] == 2 and failed["dead_letter"] is True
+        dead = client.get("/v1/dead-letters").json()["tasks"]
+        assert task["id"] in [t["id"] for t in dead]
+
+
+def test_fatal_fails_at_once_without_retry(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "refuser", "goal": "no"}).json()
+        failed = wait_for(client, task["id"], {"failed"})
+        assert failed["error"] == {"code": "fatal", "message": "cannot do this goal"}
+        assert failed["attempt"] == 1 and failed["dead_letter"] is False
+
+
+def test_a_task_past_its_deadline_fails_with_a_timeout(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "sleeper", "goal": "too slow", "input": {"seconds": 60},
+            "deadline_seconds": 1}).json()
+        failed = wait_for(client, task["id"], {"failed"}, timeout=10)
+        assert failed["error"]["code"] == "deadline_exceeded"

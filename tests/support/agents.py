@@ -1,0 +1,125 @@
+"""Agents used by the test suite. Side effects are counted in files named by the input,
+so a test (in another process) can tell how often a step really ran."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from bureau import SLA, Context, Fatal, RetryPolicy, agent
+
+
+def _count(path: str, label: str) -> int:
+    """Append one line to the counter file; returns how many times `label` ran."""
+    with open(path, "a") as handle:
+        handle.write(label + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path).read_text().splitlines().count(label)
+
+
+async def _one() -> int:
+    return 1
+
+
+@agent("noop", version="1.0.0", description="two no-op journaled steps", price="0.01")
+async def noop(ctx: Context) -> dict[str, Any]:
+    a = await ctx.step("one", _one)
+    b = await ctx.step("two", _one)
+    return {"sum": a + b}
+
+
+@agent(
+    "crashable",
+    version="1.0.0",
+    description="counts its steps; the second one waits for a release file",
+    input_schema={
+        "type": "object",
+        "properties": {"counter": {"type": "string"}, "release": {"type": "string"}},
+        "required": ["counter", "release"],
+    },
+)
+async def crashable(ctx: Context) -> dict[str, Any]:
+    counter, release = ctx.input["counter"], ctx.input["release"]
+    first = await ctx.step("first", _count, counter, "first")
+
+    def second() -> int:
+        runs = _count(counter, "second")
+        for _ in range(600):  # the test kills the server while this waits
+            if Path(release).exists():
+                break
+            import time
+
+            time.sleep(0.05)
+        return runs
+
+    runs = await ctx.step("second", second)
+    return {"first_runs": first, "second_runs": runs}
+
+
+@agent(
+    "flaky",
+    version="1.0.0",
+    description="fails until its attempt number reaches input.succeed_on",
+    retry=RetryPolicy(max_attempts=4, initial_delay=0.2, multiplier=2.0),
+)
+async def flaky(ctx: Context) -> dict[str, Any]:
+    await ctx.step("before", _one)
+    if ctx.attempt < int(ctx.input.get("succeed_on", 99)):
+        raise ConnectionError(f"transient failure on attempt {ctx.attempt}")
+    return {"attempt": ctx.attempt}
+
+
+@agent("doomed", version="1.0.0", retry=RetryPolicy(max_attempts=2, initial_delay=0.1))
+async def doomed(ctx: Context) -> None:
+    raise RuntimeError("this agent always fails")
+
+
+@agent("refuser", version="1.0.0")
+async def refuser(ctx: Context) -> None:
+    raise Fatal("cannot do this goal")
+
+
+@agent("sleeper", version="1.0.0", sla=SLA(expected_seconds=1, max_seconds=600))
+async def sleeper(ctx: Context) -> dict[str, Any]:
+    seconds = float(ctx.input.get("seconds", 30))
+    await ctx.progress(0.0, "going to sleep")
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@agent("asker", version="1.0.0", description="asks one question, then answers")
+async def asker(ctx: Context) -> dict[str, Any]:
+    await ctx.plan(["ask", "answer"])
+    color = await ctx.ask("Which color?", schema={"type": "string", "enum": ["red", "blue"]})
+    await ctx.progress(1.0, f"chose {color}")
+    return {"color": color}
+
+
+@agent("ticker", version="1.0.0", description="emits input.count progress events, spaced")
+async def ticker(ctx: Context) -> dict[str, Any]:
+    count = int(ctx.input.get("count", 20))
+    for index in range(count):
+        await ctx.progress((index + 1) / count, f"tick {index}")
+        await asyncio.sleep(float(ctx.input.get("interval", 0.05)))
+    return {"ticks": count}
+
+
+@agent("parent", version="1.0.0", description="delegates to sleeper and noop in parallel")
+async def parent(ctx: Context) -> dict[str, Any]:
+    results = await asyncio.gather(
+        ctx.delegate("sleeper", "sleep", {"seconds": ctx.input.get("seconds", 60)}),
+        ctx.delegate("noop", "noop"),
+    )
+    return {"children": results}
+
+
+@agent(
+    "redoable",
+    version="1.0.0",
+    input_schema={"type": "object", "properties": {"topic": {"type": "string"}}},
+)
+async def redoable(ctx: Context) -> dict[str, Any]:
+    return {"feedback_seen": ctx.feedback, "topic": ctx.input.get("topic")}
