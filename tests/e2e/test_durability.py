@@ -71,3 +71,55 @@ def test_a_task_past_its_deadline_fails_with_a_timeout(server: ServerProcess) ->
             "deadline_seconds": 1}).json()
         failed = wait_for(client, task["id"], {"failed"}, timeout=10)
         assert failed["error"]["code"] == "deadline_exceeded"
+
+
+def test_an_interrupted_non_idempotent_step_is_reconciled_not_rerun(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    counter, release = tmp_path / "counter", tmp_path / "release"
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "charger", "goal": "charge once",
+            "input": {"counter": str(counter), "release": str(release)}}).json()
+        deadline = time.monotonic() + 15
+        while not counter.exists():
+            assert time.monotonic() < deadline, "the step never started"
+            time.sleep(0.02)
+        time.sleep(0.2)  # the durable `started` record is committed before the step runs
+    own_server.kill()
+    release.touch()
+    own_server.start()
+    with own_server.client() as client:
+        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+    assert done["deliverable"] == {"reconciled": "charge"}
+    assert counter.read_text().splitlines() == ["charge"]
+
+
+def test_a_task_without_progress_fails_on_its_idle_timeout(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "stuck", "goal": "hang"}).json()
+        failed = wait_for(client, task["id"], {"failed"}, timeout=10)
+    assert failed["error"]["code"] == "idle_timeout"
+
+
+def test_child_cost_rolls_up_into_the_parent(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "parent", "goal": "delegate", "input": {"seconds": 0.1}}).json()
+        done = wait_for(client, task["id"], {"completed"})
+    assert done["deliverable"] == {"children": [{"slept": 0.1}, {"sum": 2}]}
+    assert done["cost"] == "0.01"
+
+
+def test_an_oversized_artifact_fails_the_task_with_a_clear_error(
+    own_server: ServerProcess,
+) -> None:
+    own_server.env["BUREAU_MAX_ARTIFACT_BYTES"] = "2048"
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post("/v1/tasks", json={
+            "agent": "big-artifact", "goal": "too big", "input": {"size": 5000}}).json()
+        failed = wait_for(client, task["id"], {"failed"})
+    assert failed["error"]["code"] == "fatal"
+    assert "limit is 2048" in failed["error"]["message"]

@@ -123,3 +123,47 @@ async def parent(ctx: Context) -> dict[str, Any]:
 )
 async def redoable(ctx: Context) -> dict[str, Any]:
     return {"feedback_seen": ctx.feedback, "topic": ctx.input.get("topic")}
+
+
+@agent("session-counter", version="1.0.0", description="counts tasks run in its session")
+async def session_counter(ctx: Context) -> dict[str, Any]:
+    seen = int(ctx.session.get("count", 0)) + 1
+    ctx.session["count"] = seen
+    await ctx.step("pause", asyncio.sleep, float(ctx.input.get("pause", 0)))
+    return {"count": seen}
+
+
+async def _reconcile(ctx: Context, step: str) -> dict[str, Any]:
+    return {"reconciled": step}
+
+
+@agent(
+    "charger",
+    version="1.0.0",
+    description="a non-idempotent step; a crash inside it is reconciled, not re-run",
+    reconcile=_reconcile,
+)
+async def charger(ctx: Context) -> dict[str, Any]:
+    counter, release = ctx.input["counter"], ctx.input["release"]
+
+    def charge() -> dict[str, Any]:
+        _count(counter, "charge")
+        import time
+
+        for _ in range(600):
+            if Path(release).exists():
+                break
+            time.sleep(0.05)
+        return {"charged": True}
+
+    return await ctx.step("charge", charge, idempotent=False)  # type: ignore[no-any-return]
+
+
+@agent("stuck", version="1.0.0", idle_timeout_seconds=0.5)
+async def stuck(ctx: Context) -> None:
+    await asyncio.sleep(60)
+
+
+@agent("big-artifact", version="1.0.0")
+async def big_artifact(ctx: Context) -> None:
+    await ctx.artifact("big.bin", b"x" * int(ctx.input.get("size", 10)))

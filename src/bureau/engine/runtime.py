@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, insert, update
 
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.validation import check_task_input
-from bureau.errors import InvalidRequest, NotFound, UsageError
+from bureau.errors import InvalidRequest, NotFound, PayloadTooLarge, UsageError
 from bureau.sdk.execution import ParkGate
 from bureau.sdk.runtime import JournalEntry
 from bureau.sdk.signals import Fatal
@@ -232,7 +232,12 @@ class TaskRuntime:
         self, position: int, name: str, content: bytes, media_type: str
     ) -> dict[str, Any]:
         row = self.row
-        digest = await asyncio.to_thread(self.artifacts.save, row.tenant_id, row.id, name, content)
+        try:
+            digest = await asyncio.to_thread(
+                self.artifacts.save, row.tenant_id, row.id, name, content
+            )
+        except PayloadTooLarge as exc:
+            raise Fatal(exc.detail) from exc
         at = now()
         record = {
             "name": name,
