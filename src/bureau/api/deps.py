@@ -33,13 +33,14 @@ class Caller:
             raise Forbidden("this needs an API key with role 'admin'")
 
 
-def get_node(request: Request) -> Node:
+async def get_node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
 
-def get_store(request: Request) -> Store:
-    return get_node(request).store
+async def get_store(request: Request) -> Store:
+    node: Node = request.app.state.node
+    return node.store
 
 
 async def get_caller(request: Request) -> Caller:
@@ -57,7 +58,7 @@ async def get_caller(request: Request) -> Caller:
     hit = cache.get(presented)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    row: Any = await get_store(request).authenticate(presented)
+    row: Any = await (await get_store(request)).authenticate(presented)
     caller = Caller(tenant_id=row.tenant_id, key_id=row.id, role=row.role)
     if len(cache) > 10_000:
         cache.clear()

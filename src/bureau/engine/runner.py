@@ -84,7 +84,7 @@ class Runner:
         outcome: Outcome,
         session_state: dict[str, Any],
     ) -> None:
-        await runtime._after_background()
+        await runtime.flush()
         token = runtime.token
         if outcome.completed:
             try:
@@ -103,6 +103,7 @@ class Runner:
                         usage=runtime.usage(),
                         session_state=state,
                         session_ttl=self.session_ttl,
+                        delegated=runtime.delegated,
                     )
                 )
                 return

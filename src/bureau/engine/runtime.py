@@ -30,6 +30,7 @@ from bureau.store.store import Store
 from bureau.store.views import artifact_public
 
 PREVIEW_BYTES = 2048
+ANNOUNCE_AFTER = 0.05  # seconds a step runs before its start is written on its own
 
 
 class TaskRuntime:
@@ -53,6 +54,8 @@ class TaskRuntime:
         self.compute_seconds = sum(e.seconds or 0.0 for e in entries if e.kind == "step")
         self.steps = sum(1 for e in entries if e.kind == "step" and e.status == "completed")
         self._background: asyncio.Future[Any] | None = None
+        self._announcements: dict[int, tuple[asyncio.TimerHandle, tuple[str, Any]]] = {}
+        self.delegated = any(e.kind == "delegate" for e in entries)
 
     @property
     def journal(self) -> Mapping[int, JournalEntry]:
@@ -76,6 +79,8 @@ class TaskRuntime:
     ) -> None:
         await self._after_background()
         task_id, token = self.row.id, self.token
+        replace = position in self._journal
+        events = self._take_announcements() + events
         await self.store.write(
             lambda conn, ch: queue.journal_entry(
                 conn,
@@ -89,6 +94,7 @@ class TaskRuntime:
                 result=result,
                 new_events=events,
                 seconds=seconds,
+                replace=replace,
                 **values,
             )
         )
@@ -102,11 +108,42 @@ class TaskRuntime:
         if durable:
             await self._entry(position, "step", name, "started", None, [event])
             return
-        await self._after_background()
+        # Announced with the step's own completion when it is quick (one write instead of
+        # two); a step still running after ANNOUNCE_AFTER is announced on its own.
+        handle = asyncio.get_running_loop().call_later(ANNOUNCE_AFTER, self._announce_now, position)
+        self._announcements[position] = (handle, event)
+
+    def _announce_now(self, position: int) -> None:
+        _, event = self._announcements.pop(position)
+        previous = self._background
         task_id, token = self.row.id, self.token
-        self._background = asyncio.ensure_future(
-            self.store.write(lambda conn, ch: queue.add_events(conn, ch, task_id, token, [event]))
-        )
+
+        async def announce() -> None:
+            if previous is not None:
+                await previous
+            await self.store.write(
+                lambda conn, ch: queue.add_events(conn, ch, task_id, token, [event])
+            )
+
+        self._background = asyncio.ensure_future(announce())
+
+    def _take_announcements(self) -> list[tuple[str, Any]]:
+        taken = []
+        for handle, event in self._announcements.values():
+            handle.cancel()
+            taken.append(event)
+        self._announcements.clear()
+        return taken
+
+    async def flush(self) -> None:
+        """Write pending announcements and wait for background writes."""
+        pending = self._take_announcements()
+        await self._after_background()
+        if pending:
+            task_id, token = self.row.id, self.token
+            await self.store.write(
+                lambda conn, ch: queue.add_events(conn, ch, task_id, token, pending)
+            )
 
     async def step_completed(
         self, position: int, name: str, result: Any, *, seconds: float
@@ -136,8 +173,11 @@ class TaskRuntime:
     async def step_failed(self, position: int, name: str, error: str) -> None:
         await self._after_background()
         task_id, token = self.row.id, self.token
-        event = ("step.failed", {"name": name, "position": position, "error": error})
-        await self.store.write(lambda conn, ch: queue.add_events(conn, ch, task_id, token, [event]))
+        events = [
+            *self._take_announcements(),
+            ("step.failed", {"name": name, "position": position, "error": error}),
+        ]
+        await self.store.write(lambda conn, ch: queue.add_events(conn, ch, task_id, token, events))
 
     async def record(self, position: int, kind: str, name: str, value: Any) -> None:
         await self._entry(
@@ -172,6 +212,7 @@ class TaskRuntime:
     ) -> str:
         await self._after_background()
         parent, token = self.row, self.token
+        announced = self._take_announcements()
 
         def op(conn: Connection, changes: Changes) -> str:
             version = catalog.resolve_version(conn, parent.tenant_id, agent)
@@ -207,6 +248,7 @@ class TaskRuntime:
                 entry_status="pending",
                 result={"task_id": child.id},
                 new_events=[
+                    *announced,
                     (
                         "delegated",
                         {
@@ -214,7 +256,7 @@ class TaskRuntime:
                             "agent": f"{version.name}@{version.version}",
                             "goal": goal,
                         },
-                    )
+                    ),
                 ],
             )
             return str(child.id)
@@ -226,6 +268,7 @@ class TaskRuntime:
         self._journal[position] = JournalEntry(
             position, "delegate", agent, "pending", {"task_id": child_id}
         )
+        self.delegated = True
         return child_id
 
     async def artifact(
@@ -249,6 +292,7 @@ class TaskRuntime:
         described = artifact_public(row.id, record)
         await self._after_background()
         token = self.token
+        announced = self._take_announcements()
 
         def op(conn: Connection, changes: Changes) -> None:
             queue.journal_entry(
@@ -261,8 +305,8 @@ class TaskRuntime:
                 name=name,
                 entry_status="completed",
                 result=described,
-                new_events=[("artifact", described)],
-                **self._idle(),
+                new_events=[*announced, ("artifact", described)],
+                idle_deadline_at=now() + row.idle_timeout,
             )
             updated = conn.execute(
                 update(artifacts)

@@ -36,9 +36,16 @@ class Store:
 
     async def write(self, op: Callable[[Connection, Changes], T]) -> T:
         """Run a write operation and publish its changes once committed."""
-        changes = Changes()
-        result = await self.db.write(lambda conn: op(conn, changes))
-        self._publish(changes)
+        committed: list[Changes] = []
+
+        def attempt(conn: Connection) -> T:
+            changes = Changes()  # fresh on every attempt: a batch may be re-run
+            result = op(conn, changes)
+            committed[:] = [changes]
+            return result
+
+        result = await self.db.write(attempt)
+        self._publish(committed[0])
         return result
 
     async def read(self, op: Callable[[Connection], T]) -> T:

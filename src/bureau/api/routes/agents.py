@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import Row
 
 from bureau.api.deps import CallerDep, StoreDep
+from bureau.api.responses import OrjsonResponse
 from bureau.errors import NotFound
 from bureau.store.codec import iso, loads
 
@@ -50,7 +50,7 @@ async def _agent_public(store: Any, name: str, versions: list[Row[Any]]) -> dict
     }
 
 
-@router.get("/agents", response_class=ORJSONResponse)
+@router.get("/agents", response_class=OrjsonResponse)
 async def list_agents(
     caller: CallerDep, store: StoreDep, q: str | None = None, capability: str | None = None
 ) -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def list_agents(
     return {"agents": found}
 
 
-@router.get("/agents/{name}", response_class=ORJSONResponse)
+@router.get("/agents/{name}", response_class=OrjsonResponse)
 async def get_agent(name: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
     versions = await store.agent_versions(caller.tenant_id, name)
     if not versions:

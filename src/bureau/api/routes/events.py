@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import ORJSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from bureau.api.deps import CallerDep, NodeDep
+from bureau.api.responses import OrjsonResponse
 from bureau.errors import InvalidRequest
 from bureau.store.sql.schema import TERMINAL_STATUSES
 from bureau.store.store import Store
@@ -67,7 +68,7 @@ async def task_events(
     wait: Annotated[float, Query(ge=0)] = 0,
     accept: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> ORJSONResponse | StreamingResponse:
+) -> OrjsonResponse | StreamingResponse:
     store = node.store
     row = await store.task_row(caller.tenant_id, task_id)
     if accept is not None and "text/event-stream" in accept:
@@ -95,7 +96,7 @@ async def task_events(
         finally:
             follower.unsubscribe()
         row = await store.task_row(caller.tenant_id, task_id)
-    return ORJSONResponse({"events": found, "status": row.status})
+    return OrjsonResponse({"events": found, "status": row.status})
 
 
 async def _sse(

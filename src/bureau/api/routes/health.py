@@ -5,23 +5,24 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import Connection, func, select, text
 
 from bureau.api.deps import NodeDep
 from bureau.api.errors import problem
+from bureau.api.responses import OrjsonResponse
 from bureau.store.sql.schema import STATUSES, tasks, webhook_deliveries
 
 router = APIRouter(tags=["health"])
 STARTED = time.time()
 
 
-@router.get("/healthz", response_class=ORJSONResponse)
+@router.get("/healthz", response_class=OrjsonResponse)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_class=ORJSONResponse, response_model=None)
+@router.get("/readyz", response_class=OrjsonResponse, response_model=None)
 async def readyz(node: NodeDep) -> object:
     try:
         await node.store.read(lambda conn: conn.execute(text("SELECT 1")).scalar())

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import FileResponse, ORJSONResponse
+from fastapi.responses import FileResponse
 
 from bureau.api.deps import CallerDep, NodeDep, StoreDep
+from bureau.api.responses import OrjsonResponse
 from bureau.api.schemas import AcceptBody, MessageCreate, RejectBody, TaskCreate
 from bureau.engine.dispatch import check_reply, dispatch
 from bureau.errors import InvalidRequest
@@ -16,16 +17,14 @@ from bureau.store.sql.schema import STATUSES
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 
-STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
 
-
-@router.post("/tasks", status_code=202, response_class=ORJSONResponse)
+@router.post("/tasks", status_code=202, response_class=OrjsonResponse)
 async def create_task(
     body: TaskCreate,
     caller: CallerDep,
     node: NodeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> ORJSONResponse:
+) -> OrjsonResponse:
     """Dispatch a goal to an agent. The task is committed before the 202 is sent."""
     caller.require_write()
     task, created = await dispatch(
@@ -38,10 +37,10 @@ async def create_task(
     headers = {"Location": f"/v1/tasks/{task['id']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return ORJSONResponse(task, status_code=202, headers=headers)
+    return OrjsonResponse(task, status_code=202, headers=headers)
 
 
-@router.get("/tasks", response_class=ORJSONResponse)
+@router.get("/tasks", response_class=OrjsonResponse)
 async def list_tasks(
     caller: CallerDep,
     store: StoreDep,
@@ -58,7 +57,7 @@ async def list_tasks(
     return {"tasks": found, "next_cursor": next_cursor}
 
 
-@router.get("/dead-letters", response_class=ORJSONResponse)
+@router.get("/dead-letters", response_class=OrjsonResponse)
 async def dead_letters(
     caller: CallerDep,
     store: StoreDep,
@@ -72,12 +71,12 @@ async def dead_letters(
     return {"tasks": found, "next_cursor": next_cursor}
 
 
-@router.get("/tasks/{task_id}", response_class=ORJSONResponse)
+@router.get("/tasks/{task_id}", response_class=OrjsonResponse)
 async def get_task(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
     return await store.task(caller.tenant_id, task_id)
 
 
-@router.post("/tasks/{task_id}/messages", response_class=ORJSONResponse)
+@router.post("/tasks/{task_id}/messages", response_class=OrjsonResponse)
 async def add_message(
     task_id: str, body: MessageCreate, caller: CallerDep, store: StoreDep
 ) -> dict[str, Any]:
@@ -93,13 +92,13 @@ async def add_message(
     )
 
 
-@router.post("/tasks/{task_id}/cancel", status_code=202, response_class=ORJSONResponse)
+@router.post("/tasks/{task_id}/cancel", status_code=202, response_class=OrjsonResponse)
 async def cancel_task(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
     caller.require_write()
     return await store.cancel(caller.tenant_id, task_id, f"canceled by key {caller.key_id}")
 
 
-@router.post("/tasks/{task_id}/accept", response_class=ORJSONResponse)
+@router.post("/tasks/{task_id}/accept", response_class=OrjsonResponse)
 async def accept_task(
     task_id: str, caller: CallerDep, store: StoreDep, body: AcceptBody | None = None
 ) -> dict[str, Any]:
@@ -110,7 +109,7 @@ async def accept_task(
     )
 
 
-@router.post("/tasks/{task_id}/reject", response_class=ORJSONResponse)
+@router.post("/tasks/{task_id}/reject", response_class=OrjsonResponse)
 async def reject_task(
     task_id: str, body: RejectBody, caller: CallerDep, store: StoreDep
 ) -> dict[str, Any]:
@@ -135,13 +134,13 @@ async def download_artifact(
     )
 
 
-@router.get("/tasks/{task_id}/webhooks", response_class=ORJSONResponse)
+@router.get("/tasks/{task_id}/webhooks", response_class=OrjsonResponse)
 async def webhook_deliveries(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
     """Every webhook delivery for the task, with each attempt's outcome."""
     return {"deliveries": await store.webhook_deliveries(caller.tenant_id, task_id)}
 
 
-@router.get("/webhooks/secret", response_class=ORJSONResponse, tags=["webhooks"])
+@router.get("/webhooks/secret", response_class=OrjsonResponse, tags=["webhooks"])
 async def webhook_secret(caller: CallerDep, store: StoreDep) -> dict[str, Any]:
     """The tenant's signing secret for Standard Webhooks verification (admin only)."""
     caller.require_admin()

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from bureau.store.codec import dumps, iso, now
 from bureau.store.ids import new_id
-from bureau.store.sql.schema import artifacts, events, tasks, webhook_deliveries
+from bureau.store.sql.schema import (
+    TERMINAL_STATUSES,
+    artifacts,
+    events,
+    tasks,
+    webhook_deliveries,
+)
 from bureau.store.views import task_public
 
 EventSpec = tuple[str, Any]
@@ -33,6 +40,31 @@ class Changes:
     webhooks: bool = False
 
 
+GUARDS = {
+    "unfinished": tasks.c.status.not_in(TERMINAL_STATUSES),
+    "question": (tasks.c.status == "input-required")
+    & (tasks.c.question_id == bindparam("_question_id")),
+    "unreviewed": tasks.c.review_status == "pending",
+}
+
+
+@cache
+def _touch_statement(fenced: bool, guard: str | None, new_token: bool) -> Any:
+    """Built once per shape: SQLAlchemy then skips statement construction and cache keys."""
+    stmt = update(tasks).where(tasks.c.id == bindparam("_id"))
+    if fenced:
+        stmt = stmt.where(tasks.c.lease_token == bindparam("_token"))
+    if guard is not None:
+        stmt = stmt.where(GUARDS[guard])
+    values: dict[str, Any] = {
+        "last_seq": tasks.c.last_seq + bindparam("_n"),
+        "updated_at": bindparam("_at"),
+    }
+    if new_token:
+        values["lease_token"] = tasks.c.lease_token + 1
+    return stmt.values(**values).returning(*tasks.c)
+
+
 def touch_task(
     conn: Connection,
     changes: Changes,
@@ -40,20 +72,25 @@ def touch_task(
     new_events: Sequence[EventSpec] = (),
     *,
     fence: int | None = None,
-    where: Sequence[Any] = (),
+    guard: str | None = None,
+    expected_question: str | None = None,
+    new_token: bool = False,
     **values: Any,
 ) -> Row[Any] | None:
     """Update a task and append events atomically; None if no row matched.
 
-    `fence` restricts the update to the lease holder; `where` adds conditions (used for
-    compare-and-set). The returned row is the task after the update.
+    `fence` restricts the update to the lease holder; `guard` names a compare-and-set
+    condition from `GUARDS` (`question` compares with `expected_question`); `new_token` fences
+    out whoever holds the task now. The returned row is the task after the update.
     """
     at = now()
-    stmt = update(tasks).where(tasks.c.id == task_id, *where)
+    params = {"_id": task_id, "_n": len(new_events), "_at": at, **values}
     if fence is not None:
-        stmt = stmt.where(tasks.c.lease_token == fence)
-    stmt = stmt.values(last_seq=tasks.c.last_seq + len(new_events), updated_at=at, **values)
-    row = conn.execute(stmt.returning(*tasks.c)).first()
+        params["_token"] = fence
+    if guard == "question":
+        params["_question_id"] = expected_question
+    statement = _touch_statement(fence is not None, guard, new_token)
+    row = conn.execute(statement, params).first()
     if row is None:
         return None
     if new_events:
@@ -80,7 +117,7 @@ def append_events(
         }
         for offset, (kind, data) in enumerate(new_events)
     ]
-    conn.execute(insert(events), records)
+    conn.execute(_INSERT_EVENTS, records)
     published = changes.events.setdefault(row.id, [])
     for record, (_, data) in zip(records, new_events, strict=True):
         published.append(
@@ -121,15 +158,21 @@ def _queue_webhooks(
                 "created_at": record["at"],
             }
         )
-    conn.execute(insert(webhook_deliveries), deliveries)
+    conn.execute(_INSERT_DELIVERIES, deliveries)
     changes.webhooks = True
 
 
+_INSERT_EVENTS = insert(events)
+_INSERT_DELIVERIES = insert(webhook_deliveries)
+_ARTIFACTS_OF = (
+    select(artifacts)
+    .where(artifacts.c.task_id == bindparam("_task_id"))
+    .order_by(artifacts.c.created_at)
+)
+
+
 def artifacts_of(conn: Connection, task_id: str) -> list[Mapping[Any, Any]]:
-    result = conn.execute(
-        select(artifacts).where(artifacts.c.task_id == task_id).order_by(artifacts.c.created_at)
-    )
-    return [r._mapping for r in result]
+    return [r._mapping for r in conn.execute(_ARTIFACTS_OF, {"_task_id": task_id})]
 
 
 def status_event(status: str, **extra: Any) -> EventSpec:

@@ -10,23 +10,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, tuple_, update
 
 from bureau.errors import LeaseLost
 from bureau.store.codec import dumps, loads, now
 from bureau.store.sql.common import Changes, EventSpec, status_event, touch_task
-from bureau.store.sql.schema import TERMINAL_STATUSES, journal, sessions, tasks
+from bureau.store.sql.schema import journal, sessions, tasks
 from bureau.store.sql.tasks import finish, session_order_clause
 
-
-def claimable(agent_refs: Sequence[tuple[str, str]], at: float) -> Any:
-    """The WHERE clause of a task a worker with these agent versions may claim now."""
-    return (
-        (tasks.c.queue_state == "ready")
-        & (tasks.c.available_at <= at)
-        & tuple_(tasks.c.agent, tasks.c.agent_version).in_(list(agent_refs))
-        & session_order_clause()
+_INSERT_JOURNAL = insert(journal)
+_DELETE_JOURNAL = delete(journal).where(
+    journal.c.task_id == bindparam("_id"),
+    journal.c.revision == bindparam("_revision"),
+    journal.c.position == bindparam("_position"),
+)
+_LOAD_JOURNAL = (
+    select(journal)
+    .where(journal.c.task_id == bindparam("_id"), journal.c.revision == bindparam("_revision"))
+    .order_by(journal.c.position)
+)
+_WAKE_PENDING = select(tasks.c.wake_pending).where(
+    tasks.c.id == bindparam("_id"), tasks.c.lease_token == bindparam("_token")
+)
+_RENEW = (
+    update(tasks)
+    .where(
+        tuple_(tasks.c.id, tasks.c.lease_token).in_(bindparam("_held", expanding=True)),
+        tasks.c.queue_state == "leased",
+        tasks.c.lease_owner == bindparam("_owner"),
     )
+    .values(lease_expires_at=bindparam("_expires"))
+    .returning(tasks.c.id)
+)
+
+
+CLAIMABLE = (
+    (tasks.c.queue_state == "ready")
+    & (tasks.c.available_at <= bindparam("_now"))
+    & tuple_(tasks.c.agent, tasks.c.agent_version).in_(bindparam("_refs", expanding=True))
+    & session_order_clause()
+)
+"""The WHERE clause of a task a worker may claim now (params `_now`, `_refs`)."""
 
 
 def mark_claimed(
@@ -57,27 +81,14 @@ def renew_leases(
     """Extend the leases still held; returns the ids whose lease was lost."""
     if not held:
         return set()
-    expires = now() + lease_seconds
-    kept = conn.execute(
-        update(tasks)
-        .where(
-            tuple_(tasks.c.id, tasks.c.lease_token).in_(list(held.items())),
-            tasks.c.queue_state == "leased",
-            tasks.c.lease_owner == owner,
-        )
-        .values(lease_expires_at=expires)
-        .returning(tasks.c.id)
-    ).all()
+    params = {"_held": list(held.items()), "_owner": owner, "_expires": now() + lease_seconds}
+    kept = conn.execute(_RENEW, params).all()
     return set(held) - {r.id for r in kept}
 
 
 def load_run(conn: Connection, row: Row[Any]) -> tuple[list[Row[Any]], dict[str, Any]]:
     """The journal of the task's current revision, and its session state."""
-    entries = conn.execute(
-        select(journal)
-        .where(journal.c.task_id == row.id, journal.c.revision == row.revision)
-        .order_by(journal.c.position)
-    ).all()
+    entries = conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision}).all()
     state: dict[str, Any] = {}
     if row.session_id is not None:
         found = conn.execute(
@@ -117,19 +128,19 @@ def journal_entry(
     result: Any,
     new_events: Sequence[EventSpec] = (),
     seconds: float | None = None,
+    replace: bool = False,
     **task_values: Any,
 ) -> Row[Any]:
-    """Journal one durable call (upserting a `started` entry) with its events, fenced."""
+    """Journal one durable call with its events, fenced; `replace` an entry recorded before
+    (a `started` step, a `pending` question or child)."""
     row = _fenced(conn, changes, task_id, token, new_events, **task_values)
-    conn.execute(
-        delete(journal).where(
-            journal.c.task_id == task_id,
-            journal.c.revision == row.revision,
-            journal.c.position == position,
+    if replace:
+        conn.execute(
+            _DELETE_JOURNAL, {"_id": task_id, "_revision": row.revision, "_position": position}
         )
-    )
     conn.execute(
-        insert(journal).values(
+        _INSERT_JOURNAL,
+        dict(
             task_id=task_id,
             revision=row.revision,
             position=position,
@@ -140,7 +151,7 @@ def journal_entry(
             result=dumps(result),
             seconds=seconds,
             at=now(),
-        )
+        ),
     )
     return row
 
@@ -161,18 +172,19 @@ def complete(
     usage: dict[str, Any],
     session_state: dict[str, Any] | None,
     session_ttl: float,
+    delegated: bool = False,
 ) -> Row[Any]:
-    children_cost = sum(
-        (
+    """Record the deliverable; the cost is the price plus completed children's costs."""
+    children_cost = 0.0
+    if delegated:
+        children_cost = sum(
             float(c.cost)
             for c in conn.execute(
                 select(tasks.c.cost).where(
                     tasks.c.parent_id == row.id, tasks.c.status == "completed"
                 )
             )
-        ),
-        0.0,
-    )
+        )
     cost = _money(float(row.price) + children_cost)
     done = finish(
         conn,
@@ -238,13 +250,13 @@ def retry_later(
         task_id,
         [("retry", {"attempt": attempt, "delay_seconds": round(delay, 3), "error": error})],
         fence=token,
-        where=[tasks.c.status.not_in(TERMINAL_STATUSES)],
+        guard="unfinished",
+        new_token=True,
         queue_state="ready",
         attempt=attempt,
         available_at=now() + delay,
         lease_owner=None,
         lease_expires_at=None,
-        lease_token=tasks.c.lease_token + 1,
         wake_pending=False,
         error=dumps(error),
     )
@@ -254,9 +266,7 @@ def retry_later(
 
 def park(conn: Connection, changes: Changes, task_id: str, token: int) -> Row[Any]:
     """Give the task back while it waits; if it was woken meanwhile, it is ready at once."""
-    row = conn.execute(
-        select(tasks.c.wake_pending).where(tasks.c.id == task_id, tasks.c.lease_token == token)
-    ).first()
+    row = conn.execute(_WAKE_PENDING, {"_id": task_id, "_token": token}).first()
     if row is None:
         raise LeaseLost(f"task {task_id} is no longer held under lease token {token}")
     state = "ready" if row.wake_pending else "parked"
@@ -268,9 +278,9 @@ def park(conn: Connection, changes: Changes, task_id: str, token: int) -> Row[An
         (),
         queue_state=state,
         available_at=now(),
+        new_token=True,
         lease_owner=None,
         lease_expires_at=None,
-        lease_token=tasks.c.lease_token + 1,
         wake_pending=False,
     )
     changes.wake_queue = changes.wake_queue or state == "ready"

@@ -86,7 +86,7 @@ def auto_accept(conn: Connection, changes: Changes, window_seconds: float) -> in
             changes,
             row.id,
             [("review", {"status": "accepted", **review})],
-            where=[tasks.c.review_status == "pending"],
+            guard="unreviewed",
             review_status="accepted",
             review=dumps(review),
         )

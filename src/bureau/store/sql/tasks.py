@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, case, insert, or_, select, update
 
 from bureau.errors import (
     IdempotencyConflict,
@@ -18,7 +18,13 @@ from bureau.errors import (
 )
 from bureau.store.codec import dumps, loads, now
 from bureau.store.ids import new_id
-from bureau.store.sql.common import Changes, artifacts_of, status_event, touch_task
+from bureau.store.sql.common import (
+    Changes,
+    append_events,
+    artifacts_of,
+    status_event,
+    touch_task,
+)
 from bureau.store.sql.schema import (
     TERMINAL_STATUSES,
     events,
@@ -51,10 +57,39 @@ class NewTask:
     parent_position: int | None = None
 
 
+_GET_TASK = select(tasks).where(
+    tasks.c.id == bindparam("_id"), tasks.c.tenant_id == bindparam("_tenant")
+)
+_GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(
+    idempotency_keys.c.tenant_id == bindparam("_tenant"),
+    idempotency_keys.c.key == bindparam("_key"),
+)
+_INSERT_TASK = insert(tasks).returning(*tasks.c)
+_INSERT_IDEMPOTENCY_KEY = insert(idempotency_keys)
+_INSERT_LEDGER = insert(ledger)
+_EVENTS_AFTER = (
+    select(events)
+    .where(
+        events.c.task_id == bindparam("_id"),
+        events.c.tenant_id == bindparam("_tenant"),
+        events.c.seq > bindparam("_after"),
+    )
+    .order_by(events.c.seq)
+    .limit(bindparam("_limit"))
+)
+_WAKE = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("_id"), tasks.c.queue_state.in_(("parked", "leased")))
+    .values(
+        wake_pending=case((tasks.c.queue_state == "leased", True), else_=False),
+        queue_state=case((tasks.c.queue_state == "parked", "ready"), else_=tasks.c.queue_state),
+        available_at=bindparam("_at"),
+    )
+)
+
+
 def get_task(conn: Connection, tenant_id: str, task_id: str) -> Row[Any]:
-    row = conn.execute(
-        select(tasks).where(tasks.c.id == task_id, tasks.c.tenant_id == tenant_id)
-    ).first()
+    row = conn.execute(_GET_TASK, {"_id": task_id, "_tenant": tenant_id}).first()
     if row is None:
         raise NotFound(f"no task {task_id!r} in this tenant; check the id from POST /v1/tasks")
     return row
@@ -82,10 +117,7 @@ def create_task(
     at = now()
     if idempotency_key is not None:
         seen = conn.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.tenant_id == new.tenant_id,
-                idempotency_keys.c.key == idempotency_key,
-            )
+            _GET_IDEMPOTENCY_KEY, {"_tenant": new.tenant_id, "_key": idempotency_key}
         ).first()
         if seen is not None:
             if seen.request_hash != request_hash:
@@ -98,8 +130,8 @@ def create_task(
         _admit_to_session(conn, changes, new)
     task_id = new_id("task_")
     row = conn.execute(
-        insert(tasks)
-        .values(
+        _INSERT_TASK,
+        dict(
             id=task_id,
             tenant_id=new.tenant_id,
             agent=new.agent,
@@ -120,7 +152,6 @@ def create_task(
             deadline_seconds=new.deadline_seconds,
             attempt=1,
             max_attempts=new.max_attempts,
-            last_seq=0,
             queue_state="ready",
             available_at=at,
             lease_token=0,
@@ -131,19 +162,20 @@ def create_task(
             idle_timeout=new.idle_timeout,
             created_at=at,
             updated_at=at,
-        )
-        .returning(*tasks.c)
+            last_seq=1,
+        ),
     ).one()
-    row = touch_task(conn, changes, task_id, [status_event("submitted")]) or row
+    append_events(conn, changes, row, [status_event("submitted")], at)
     if idempotency_key is not None:
         conn.execute(
-            insert(idempotency_keys).values(
+            _INSERT_IDEMPOTENCY_KEY,
+            dict(
                 tenant_id=new.tenant_id,
                 key=idempotency_key,
                 request_hash=request_hash,
                 task_id=task_id,
                 created_at=at,
-            )
+            ),
         )
     ledger_entry(conn, row, "hold")
     changes.wake_queue = True
@@ -171,14 +203,15 @@ def ledger_entry(conn: Connection, row: Row[Any], kind: str) -> None:
     if Decimal(row.price) == 0:
         return
     conn.execute(
-        insert(ledger).values(
+        _INSERT_LEDGER,
+        dict(
             id=new_id("led_"),
             tenant_id=row.tenant_id,
             task_id=row.id,
             kind=kind,
             amount=row.cost if kind == "capture" else row.price,
             at=now(),
-        )
+        ),
     )
 
 
@@ -213,18 +246,8 @@ def list_tasks(
 def events_after(
     conn: Connection, tenant_id: str, task_id: str, after: int, limit: int = 1000
 ) -> list[Row[Any]]:
-    return list(
-        conn.execute(
-            select(events)
-            .where(
-                events.c.task_id == task_id,
-                events.c.tenant_id == tenant_id,
-                events.c.seq > after,
-            )
-            .order_by(events.c.seq)
-            .limit(limit)
-        ).all()
-    )
+    params = {"_id": task_id, "_tenant": tenant_id, "_after": after, "_limit": limit}
+    return list(conn.execute(_EVENTS_AFTER, params).all())
 
 
 def add_message(
@@ -240,14 +263,14 @@ def add_message(
     """Answer the open question (compare-and-set on its id) or add context mid-run."""
     row = get_task(conn, tenant_id, task_id)
     message = {"text": text, "data": data, "question_id": question_id}
+    if question_id is not None and row.status != "input-required":
+        raise QuestionAlreadyAnswered(
+            f"question {question_id} is not open: the task is {row.status}, not waiting "
+            "for input"
+        )
     if row.status in TERMINAL_STATUSES:
         raise InvalidState(f"task {task_id} is {row.status}; it takes no more messages")
     if row.status != "input-required":
-        if question_id is not None:
-            raise QuestionAlreadyAnswered(
-                f"question {question_id} is not open: the task is {row.status}, not waiting "
-                "for input"
-            )
         updated = touch_task(conn, changes, task_id, [("message", message)])
         assert updated is not None
         return updated
@@ -258,7 +281,8 @@ def add_message(
         changes,
         task_id,
         [("message", message), status_event("working")],
-        where=[tasks.c.status == "input-required", tasks.c.question_id == question_id],
+        guard="question",
+        expected_question=question_id,
         status="working",
         question=None,
         question_id=None,
@@ -285,15 +309,7 @@ def add_message(
 
 def wake_task(conn: Connection, changes: Changes, task_id: str) -> None:
     """Make a parked task runnable now; a leased one re-runs once its holder parks."""
-    conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id, tasks.c.queue_state.in_(("parked", "leased")))
-        .values(
-            wake_pending=case((tasks.c.queue_state == "leased", True), else_=False),
-            queue_state=case((tasks.c.queue_state == "parked", "ready"), else_=tasks.c.queue_state),
-            available_at=now(),
-        )
-    )
+    conn.execute(_WAKE, {"_id": task_id, "_at": now()})
     changes.wake_queue = True
 
 
@@ -333,13 +349,13 @@ def finish(
         row.id,
         [*(extra_events or []), status_event(status, **({"error": error} if error else {}))],
         fence=fence,
-        where=[tasks.c.status.not_in(TERMINAL_STATUSES)],
+        guard="unfinished",
+        new_token=True,
         status=status,
         error=dumps(error) if error else None,
         queue_state="done",
         lease_owner=None,
         lease_expires_at=None,
-        lease_token=tasks.c.lease_token + 1,
         wake_pending=False,
         question=None,
         question_id=None,
@@ -404,7 +420,7 @@ def review_task(
         changes,
         task_id,
         [("review", {"status": verb, **review})],
-        where=[tasks.c.review_status == "pending"],
+        guard="unreviewed",
         review_status=verb,
         review=dumps(review),
     )
