@@ -8,6 +8,7 @@ queries to that tenant.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from bureau.store.sql.schema import artifacts, webhook_attempts, webhook_deliver
 from bureau.store.views import event_public, task_public
 
 T = TypeVar("T")
+CATALOG_TTL = 2.0
 ClaimOperation = Callable[..., list[Row[Any]]]
 
 
@@ -33,6 +35,7 @@ class Store:
         self.db = db
         self.notifier = notifier
         self._claim = claim
+        self._versions: dict[tuple[str, str], tuple[float, Row[Any]]] = {}
 
     async def write(self, op: Callable[[Connection, Changes], T]) -> T:
         """Run a write operation and publish its changes once committed."""
@@ -175,13 +178,24 @@ class Store:
         return await self.read(lambda conn: catalog.visible_versions(conn, tenant_id, name))
 
     async def resolve_version(self, tenant_id: str, ref: str) -> Row[Any]:
-        return await self.read(lambda conn: catalog.resolve_version(conn, tenant_id, ref))
+        """The agent version for `ref`; cached for `CATALOG_TTL` seconds (the catalog
+        changes when workers publish, which is rare next to dispatches)."""
+        key = (tenant_id, ref)
+        hit = self._versions.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        row = await self.read(lambda conn: catalog.resolve_version(conn, tenant_id, ref))
+        if len(self._versions) > 4096:
+            self._versions.clear()
+        self._versions[key] = (time.monotonic() + CATALOG_TTL, row)
+        return row
 
     async def reputation(self, name: str, version: str | None = None) -> dict[str, Any]:
         return await self.read(lambda conn: catalog.reputation(conn, name, version))
 
     async def publish_versions(self, tenant_id: str, entries: list[Mapping[str, Any]]) -> None:
         await self.write(lambda conn, _: catalog.publish_versions(conn, tenant_id, entries))
+        self._versions.clear()
 
     # -- workers ------------------------------------------------------------------------
 

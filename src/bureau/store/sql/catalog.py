@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, bindparam, func, insert, select
 
 from bureau.errors import NotFound, Unauthenticated, UsageError
 from bureau.store.codec import dumps, loads, now
@@ -136,15 +136,18 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in core.split("."))
 
 
-def _visible(tenant_id: str) -> Any:
-    return (agent_versions.c.visibility == "public") | (agent_versions.c.tenant_id == tenant_id)
+_VISIBLE = select(agent_versions).where(
+    (agent_versions.c.visibility == "public") | (agent_versions.c.tenant_id == bindparam("_tenant"))
+)
+_VISIBLE_NAMED = _VISIBLE.where(agent_versions.c.name == bindparam("_name"))
 
 
 def visible_versions(conn: Connection, tenant_id: str, name: str | None = None) -> list[Row[Any]]:
-    query = select(agent_versions).where(_visible(tenant_id))
-    if name is not None:
-        query = query.where(agent_versions.c.name == name)
-    rows = conn.execute(query).all()
+    """Versions the tenant may see (public, or its own), by name then semver."""
+    if name is None:
+        rows = conn.execute(_VISIBLE, {"_tenant": tenant_id}).all()
+    else:
+        rows = conn.execute(_VISIBLE_NAMED, {"_tenant": tenant_id, "_name": name}).all()
     return sorted(rows, key=lambda r: (r.name, _version_key(r.version)))
 
 

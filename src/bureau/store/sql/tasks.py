@@ -265,8 +265,7 @@ def add_message(
     message = {"text": text, "data": data, "question_id": question_id}
     if question_id is not None and row.status != "input-required":
         raise QuestionAlreadyAnswered(
-            f"question {question_id} is not open: the task is {row.status}, not waiting "
-            "for input"
+            f"question {question_id} is not open: the task is {row.status}, not waiting for input"
         )
     if row.status in TERMINAL_STATUSES:
         raise InvalidState(f"task {task_id} is {row.status}; it takes no more messages")
