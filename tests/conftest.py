@@ -15,6 +15,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process.start()
     yield process
     process.stop()
+    log = process.log.read_text()
+    assert "Traceback" not in log and "Warning" not in log, f"the server logged:\n{log}"
 
 
 @pytest.fixture

@@ -73,8 +73,13 @@ class Node:
         self.reaper: Reaper | None = None
         self.webhooks: WebhookSender | None = None
         self.admin_key_created: str | None = None
+        self._prepared = False
 
-    async def start(self) -> None:
+    async def prepare(self) -> None:
+        """Schema, default tenant and admin key, catalog. Raises `BureauError` with a message
+        for the operator (wrong schema version, an agent version published differently)."""
+        if self._prepared:
+            return
         self.db.run_sync(_prepare_schema)
         key = self.db.run_sync(catalog.ensure_default_tenant)
         if key is not None:
@@ -83,6 +88,11 @@ class Node:
         tenant_id = self.db.run_sync(catalog.default_tenant_id)
         if self.agents:
             await self.store.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])
+        self._prepared = True
+
+    async def start(self) -> None:
+        """Prepare, then start the background services of this node's roles."""
+        await self.prepare()
         if self.roles.worker:
             runner = Runner(
                 self.store,

@@ -21,8 +21,11 @@ def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]
 
 def test_malformed_json(server: ServerProcess) -> None:
     with server.client() as client:
-        response = client.post("/v1/tasks", content=b'{"agent": "noop", "goal": ',
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/v1/tasks",
+            content=b'{"agent": "noop", "goal": ',
+            headers={"content-type": "application/json"},
+        )
     assert "not valid JSON" in _problem(response, 400, "malformed_json")["detail"]
 
 
@@ -36,8 +39,9 @@ def test_unknown_agent_and_unknown_version(server: ServerProcess) -> None:
 
 def test_input_that_fails_the_agent_schema(server: ServerProcess) -> None:
     with server.client() as client:
-        response = client.post("/v1/tasks", json={
-            "agent": "crashable", "goal": "x", "input": {"counter": 5}})
+        response = client.post(
+            "/v1/tasks", json={"agent": "crashable", "goal": "x", "input": {"counter": 5}}
+        )
     body = _problem(response, 422, "invalid_request")
     assert "'release' is a required property" in body["detail"]
     assert {"path": "/counter", "message": "5 is not of type 'string'"} in body["errors"]
@@ -46,8 +50,9 @@ def test_input_that_fails_the_agent_schema(server: ServerProcess) -> None:
 def test_request_fields_are_checked(server: ServerProcess) -> None:
     with server.client() as client:
         typo = client.post("/v1/tasks", json={"agent": "noop", "goal": "x", "inptu": {}})
-        webhook = client.post("/v1/tasks", json={
-            "agent": "noop", "goal": "x", "webhook": {"url": "not a url"}})
+        webhook = client.post(
+            "/v1/tasks", json={"agent": "noop", "goal": "x", "webhook": {"url": "not a url"}}
+        )
         missing = client.post("/v1/tasks", json={"agent": "noop"})
         profile = client.post("/v1/tasks", json={"agent": "noop", "goal": "x", "profile": "max"})
     assert "/inptu" in _problem(typo, 422, "invalid_request")["detail"]
@@ -59,12 +64,15 @@ def test_request_fields_are_checked(server: ServerProcess) -> None:
 def test_oversized_body(server: ServerProcess) -> None:
     huge = b'{"agent": "noop", "goal": "' + b"x" * (17 * 1024 * 1024) + b'"}'
     with server.client() as client:
-        response = client.post("/v1/tasks", content=huge,
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/v1/tasks", content=huge, headers={"content-type": "application/json"}
+        )
     _problem(response, 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("header", [None, "Bearer bk_nope_nope", "Basic abc", "Bearer x", "Bearer bk_malformed"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer bk_nope_nope", "Basic abc", "Bearer x", "Bearer bk_malformed"]
+)
 def test_missing_or_wrong_key(server: ServerProcess, header: str | None) -> None:
     headers = {"Authorization": header} if header is not None else {}
     response = httpx.get(f"{server.url}/v1/tasks", headers=headers)
@@ -81,8 +89,11 @@ def test_health_endpoints_need_no_key(server: ServerProcess) -> None:
 
 def test_unknown_task_and_unknown_route(server: ServerProcess) -> None:
     with server.client() as client:
-        for path in ("/v1/tasks/task_nope", "/v1/tasks/task_nope/events",
-                     "/v1/tasks/task_nope/artifacts/x.txt"):
+        for path in (
+            "/v1/tasks/task_nope",
+            "/v1/tasks/task_nope/events",
+            "/v1/tasks/task_nope/artifacts/x.txt",
+        ):
             assert "task_nope" in _problem(client.get(path), 404, "not_found")["detail"]
         _problem(client.post("/v1/tasks/task_nope/cancel"), 404, "not_found")
         _problem(client.get("/v1/nothing-here"), 404, "not_found")
@@ -96,11 +107,14 @@ def test_reply_to_a_task_that_is_not_waiting(server: ServerProcess) -> None:
         _problem(finished, 409, "invalid_state")
         asker = client.post("/v1/tasks", json={"agent": "asker", "goal": "x"}).json()
         waiting = wait_for(client, asker["id"], {"input-required"})
-        wrong = client.post(f"/v1/tasks/{asker['id']}/messages",
-                            json={"data": "green", "question_id": waiting["question"]["id"]})
+        wrong = client.post(
+            f"/v1/tasks/{asker['id']}/messages",
+            json={"data": "green", "question_id": waiting["question"]["id"]},
+        )
         assert "'green' is not one of" in _problem(wrong, 422, "invalid_request")["detail"]
-        stale = client.post(f"/v1/tasks/{asker['id']}/messages",
-                            json={"data": "red", "question_id": "q_stale"})
+        stale = client.post(
+            f"/v1/tasks/{asker['id']}/messages", json={"data": "red", "question_id": "q_stale"}
+        )
         _problem(stale, 409, "question_answered")
         empty = client.post(f"/v1/tasks/{asker['id']}/messages", json={})
         _problem(empty, 422, "invalid_request")
@@ -112,10 +126,16 @@ def test_accept_or_reject_a_task_that_is_not_completed(server: ServerProcess) ->
         wait_for(client, task["id"], {"input-required"})
         accept = client.post(f"/v1/tasks/{task['id']}/accept", json={"rating": 5})
         assert "input-required" in _problem(accept, 409, "invalid_state")["detail"]
-        _problem(client.post(f"/v1/tasks/{task['id']}/reject", json={"reason": "no"}), 409,
-                 "invalid_state")
+        _problem(
+            client.post(f"/v1/tasks/{task['id']}/reject", json={"reason": "no"}),
+            409,
+            "invalid_state",
+        )
         rating = client.post(f"/v1/tasks/{task['id']}/accept", json={"rating": 9})
         _problem(rating, 422, "invalid_request")
         _problem(client.get("/v1/tasks", params={"status": "sleeping"}), 422, "invalid_request")
-        _problem(client.get(f"/v1/tasks/{task['id']}/events", params={"after": -1}), 422,
-                 "invalid_request")
+        _problem(
+            client.get(f"/v1/tasks/{task['id']}/events", params={"after": -1}),
+            422,
+            "invalid_request",
+        )

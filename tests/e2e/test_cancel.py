@@ -11,12 +11,19 @@ from tests.support.server import ServerProcess, wait_for
 def test_cancel_a_queued_task(server: ServerProcess) -> None:
     session = f"s-{uuid.uuid4()}"
     with server.client() as client:
-        blocker = client.post("/v1/tasks", json={
-            "agent": "sleeper", "goal": "hold the session", "input": {"seconds": 60},
-            "session_id": session}).json()
+        blocker = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "sleeper",
+                "goal": "hold the session",
+                "input": {"seconds": 60},
+                "session_id": session,
+            },
+        ).json()
         wait_for(client, blocker["id"], {"working"})
-        queued = client.post("/v1/tasks", json={
-            "agent": "noop", "goal": "wait my turn", "session_id": session}).json()
+        queued = client.post(
+            "/v1/tasks", json={"agent": "noop", "goal": "wait my turn", "session_id": session}
+        ).json()
         time.sleep(0.3)
         assert client.get(f"/v1/tasks/{queued['id']}").json()["status"] == "submitted"
         started = time.monotonic()
@@ -29,8 +36,9 @@ def test_cancel_a_queued_task(server: ServerProcess) -> None:
 
 def test_cancel_a_running_task_and_its_children(server: ServerProcess) -> None:
     with server.client() as client:
-        parent = client.post("/v1/tasks", json={
-            "agent": "parent", "goal": "delegate", "input": {"seconds": 60}}).json()
+        parent = client.post(
+            "/v1/tasks", json={"agent": "parent", "goal": "delegate", "input": {"seconds": 60}}
+        ).json()
         deadline = time.monotonic() + 10
         children: list[str] = []
         while len(children) < 2:
@@ -38,8 +46,9 @@ def test_cancel_a_running_task_and_its_children(server: ServerProcess) -> None:
             events = client.get(f"/v1/tasks/{parent['id']}/events").json()["events"]
             children = [e["data"]["task_id"] for e in events if e["type"] == "delegated"]
             time.sleep(0.05)
-        sleeper = next(c for c in children
-                       if client.get(f"/v1/tasks/{c}").json()["agent"] == "sleeper")
+        sleeper = next(
+            c for c in children if client.get(f"/v1/tasks/{c}").json()["agent"] == "sleeper"
+        )
         wait_for(client, sleeper, {"working"})
         started = time.monotonic()
         assert client.post(f"/v1/tasks/{parent['id']}/cancel").status_code == 202
@@ -52,8 +61,9 @@ def test_cancel_a_running_task_and_its_children(server: ServerProcess) -> None:
 
 def test_cancel_a_running_task_directly(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "sleeper", "goal": "sleep", "input": {"seconds": 60}}).json()
+        task = client.post(
+            "/v1/tasks", json={"agent": "sleeper", "goal": "sleep", "input": {"seconds": 60}}
+        ).json()
         wait_for(client, task["id"], {"working"})
         client.post(f"/v1/tasks/{task['id']}/cancel")
         canceled = wait_for(client, task["id"], {"canceled"}, timeout=5)

@@ -12,10 +12,14 @@ def test_task_survives_kill_9_in_its_second_step(own_server: ServerProcess, tmp_
     counter, release = tmp_path / "counter", tmp_path / "release"
     own_server.start()
     with own_server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "crashable", "goal": "survive a crash",
-            "input": {"counter": str(counter), "release": str(release)},
-        }).json()
+        task = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "crashable",
+                "goal": "survive a crash",
+                "input": {"counter": str(counter), "release": str(release)},
+            },
+        ).json()
         deadline = time.monotonic() + 15
         while "second" not in (counter.read_text() if counter.exists() else ""):
             assert time.monotonic() < deadline, "the second step never started"
@@ -33,8 +37,9 @@ def test_task_survives_kill_9_in_its_second_step(own_server: ServerProcess, tmp_
 
 def test_transient_errors_are_retried_with_growing_delays(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "flaky", "goal": "eventually", "input": {"succeed_on": 3}}).json()
+        task = client.post(
+            "/v1/tasks", json={"agent": "flaky", "goal": "eventually", "input": {"succeed_on": 3}}
+        ).json()
         done = wait_for(client, task["id"], {"completed", "failed"})
         assert done["status"] == "completed", done["error"]
         assert done["deliverable"] == {"attempt": 3}
@@ -66,9 +71,15 @@ def test_fatal_fails_at_once_without_retry(server: ServerProcess) -> None:
 
 def test_a_task_past_its_deadline_fails_with_a_timeout(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "sleeper", "goal": "too slow", "input": {"seconds": 60},
-            "deadline_seconds": 1}).json()
+        task = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "sleeper",
+                "goal": "too slow",
+                "input": {"seconds": 60},
+                "deadline_seconds": 1,
+            },
+        ).json()
         failed = wait_for(client, task["id"], {"failed"}, timeout=10)
         assert failed["error"]["code"] == "deadline_exceeded"
 
@@ -79,9 +90,14 @@ def test_an_interrupted_non_idempotent_step_is_reconciled_not_rerun(
     counter, release = tmp_path / "counter", tmp_path / "release"
     own_server.start()
     with own_server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "charger", "goal": "charge once",
-            "input": {"counter": str(counter), "release": str(release)}}).json()
+        task = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "charger",
+                "goal": "charge once",
+                "input": {"counter": str(counter), "release": str(release)},
+            },
+        ).json()
         deadline = time.monotonic() + 15
         while not counter.exists():
             assert time.monotonic() < deadline, "the step never started"
@@ -105,8 +121,9 @@ def test_a_task_without_progress_fails_on_its_idle_timeout(server: ServerProcess
 
 def test_child_cost_rolls_up_into_the_parent(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "parent", "goal": "delegate", "input": {"seconds": 0.1}}).json()
+        task = client.post(
+            "/v1/tasks", json={"agent": "parent", "goal": "delegate", "input": {"seconds": 0.1}}
+        ).json()
         done = wait_for(client, task["id"], {"completed"})
     assert done["deliverable"] == {"children": [{"slept": 0.1}, {"sum": 2}]}
     assert done["cost"] == "0.01"
@@ -118,8 +135,28 @@ def test_an_oversized_artifact_fails_the_task_with_a_clear_error(
     own_server.env["BUREAU_MAX_ARTIFACT_BYTES"] = "2048"
     own_server.start()
     with own_server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "big-artifact", "goal": "too big", "input": {"size": 5000}}).json()
+        task = client.post(
+            "/v1/tasks", json={"agent": "big-artifact", "goal": "too big", "input": {"size": 5000}}
+        ).json()
         failed = wait_for(client, task["id"], {"failed"})
     assert failed["error"]["code"] == "fatal"
     assert "limit is 2048" in failed["error"]["message"]
+
+
+def test_sigterm_drains_and_hands_back_leases(own_server: ServerProcess) -> None:
+    own_server.env["BUREAU_SHUTDOWN_GRACE_SECONDS"] = "0.5"
+    own_server.env["BUREAU_LEASE_SECONDS"] = "60"
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "sleeper", "goal": "outlive the server", "input": {"seconds": 2}},
+        ).json()
+        wait_for(client, task["id"], {"working"})
+    started = time.monotonic()
+    own_server.stop()
+    assert time.monotonic() - started < 8, "the server did not drain within its grace"
+    own_server.start()
+    with own_server.client() as client:
+        done = wait_for(client, task["id"], {"completed"}, timeout=10)
+    assert done["deliverable"] == {"slept": 2.0}

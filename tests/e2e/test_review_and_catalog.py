@@ -14,8 +14,9 @@ def test_accept_with_rating_and_reputation(server: ServerProcess) -> None:
         task = client.post("/v1/tasks", json={"agent": "noop", "goal": "rate me"}).json()
         done = wait_for(client, task["id"], {"completed"})
         assert done["review"]["status"] == "pending" and done["cost"] == "0.01"
-        accepted = client.post(f"/v1/tasks/{task['id']}/accept",
-                               json={"rating": 4, "comment": "good"}).json()
+        accepted = client.post(
+            f"/v1/tasks/{task['id']}/accept", json={"rating": 4, "comment": "good"}
+        ).json()
         assert accepted["review"]["status"] == "accepted"
         assert accepted["review"]["rating"] == 4
         again = client.post(f"/v1/tasks/{task['id']}/accept", json={})
@@ -28,12 +29,14 @@ def test_accept_with_rating_and_reputation(server: ServerProcess) -> None:
 
 def test_reject_with_redo_runs_again_with_the_feedback(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "redoable", "goal": "write", "input": {"topic": "x"}}).json()
+        task = client.post(
+            "/v1/tasks", json={"agent": "redoable", "goal": "write", "input": {"topic": "x"}}
+        ).json()
         first = wait_for(client, task["id"], {"completed"})
         assert first["deliverable"]["feedback_seen"] is None
-        redo = client.post(f"/v1/tasks/{task['id']}/reject",
-                           json={"reason": "too short", "redo": True}).json()
+        redo = client.post(
+            f"/v1/tasks/{task['id']}/reject", json={"reason": "too short", "redo": True}
+        ).json()
         assert redo["status"] == "submitted" and redo["revision"] == 2
         second = wait_for(client, task["id"], {"completed"})
         assert second["deliverable"]["feedback_seen"] == "too short"
@@ -68,18 +71,30 @@ def test_catalog_search_and_openapi(server: ServerProcess) -> None:
         assert client.get("/v1/agents/nope").status_code == 404
     spec = httpx.get(f"{server.url}/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
-    for path in ("/v1/agents", "/v1/agents/{name}", "/v1/tasks", "/v1/tasks/{task_id}",
-                 "/v1/tasks/{task_id}/events", "/v1/tasks/{task_id}/messages",
-                 "/v1/tasks/{task_id}/cancel", "/v1/tasks/{task_id}/accept",
-                 "/v1/tasks/{task_id}/reject", "/v1/tasks/{task_id}/artifacts/{name}",
-                 "/healthz", "/readyz", "/metrics"):
+    for path in (
+        "/v1/agents",
+        "/v1/agents/{name}",
+        "/v1/tasks",
+        "/v1/tasks/{task_id}",
+        "/v1/tasks/{task_id}/events",
+        "/v1/tasks/{task_id}/messages",
+        "/v1/tasks/{task_id}/cancel",
+        "/v1/tasks/{task_id}/accept",
+        "/v1/tasks/{task_id}/reject",
+        "/v1/tasks/{task_id}/artifacts/{name}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in spec["paths"], path
 
 
 def test_list_is_newest_first_with_a_cursor(server: ServerProcess) -> None:
     with server.client() as client:
-        ids = [client.post("/v1/tasks", json={"agent": "noop", "goal": f"page {i}"}).json()["id"]
-               for i in range(3)]
+        ids = [
+            client.post("/v1/tasks", json={"agent": "noop", "goal": f"page {i}"}).json()["id"]
+            for i in range(3)
+        ]
         page = client.get("/v1/tasks", params={"limit": 2}).json()
         assert [t["id"] for t in page["tasks"]] == ids[::-1][:2]
         rest = client.get("/v1/tasks", params={"limit": 2, "cursor": page["next_cursor"]}).json()

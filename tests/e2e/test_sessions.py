@@ -13,9 +13,18 @@ from tests.support.server import ServerProcess, wait_for
 def test_session_state_carries_over_and_tasks_run_in_order(server: ServerProcess) -> None:
     session = f"s-{uuid.uuid4()}"
     with server.client() as client:
-        ids = [client.post("/v1/tasks", json={
-            "agent": "session-counter", "goal": f"#{i}", "session_id": session,
-            "input": {"pause": 0.1}}).json()["id"] for i in range(3)]
+        ids = [
+            client.post(
+                "/v1/tasks",
+                json={
+                    "agent": "session-counter",
+                    "goal": f"#{i}",
+                    "session_id": session,
+                    "input": {"pause": 0.1},
+                },
+            ).json()["id"]
+            for i in range(3)
+        ]
         done = [wait_for(client, task_id, {"completed"}) for task_id in ids]
     assert [d["deliverable"]["count"] for d in done] == [1, 2, 3]
     assert done[0]["finished_at"] <= done[1]["started_at"]
@@ -25,15 +34,25 @@ def test_session_state_carries_over_and_tasks_run_in_order(server: ServerProcess
 def test_on_busy_reject_and_interrupt(server: ServerProcess) -> None:
     session = f"s-{uuid.uuid4()}"
     with server.client() as client:
-        running = client.post("/v1/tasks", json={
-            "agent": "sleeper", "goal": "busy", "session_id": session,
-            "input": {"seconds": 60}}).json()
+        running = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "sleeper",
+                "goal": "busy",
+                "session_id": session,
+                "input": {"seconds": 60},
+            },
+        ).json()
         wait_for(client, running["id"], {"working"})
-        refused = client.post("/v1/tasks", json={
-            "agent": "noop", "goal": "now?", "session_id": session, "on_busy": "reject"})
+        refused = client.post(
+            "/v1/tasks",
+            json={"agent": "noop", "goal": "now?", "session_id": session, "on_busy": "reject"},
+        )
         assert refused.status_code == 409 and refused.json()["code"] == "session_busy"
-        newer = client.post("/v1/tasks", json={
-            "agent": "noop", "goal": "now!", "session_id": session, "on_busy": "interrupt"})
+        newer = client.post(
+            "/v1/tasks",
+            json={"agent": "noop", "goal": "now!", "session_id": session, "on_busy": "interrupt"},
+        )
         assert newer.status_code == 202
         assert wait_for(client, running["id"], {"canceled"}, timeout=5)["status"] == "canceled"
         assert wait_for(client, newer.json()["id"], {"completed"})["deliverable"] == {"sum": 2}
@@ -46,9 +65,12 @@ def test_sse_sends_heartbeats_while_nothing_happens(own_server: ServerProcess) -
         task = client.post("/v1/tasks", json={"agent": "asker", "goal": "wait"}).json()
         wait_for(client, task["id"], {"input-required"})
         lines: list[str] = []
-        with client.stream("GET", f"/v1/tasks/{task['id']}/events",
-                           headers={"Accept": "text/event-stream"},
-                           timeout=httpx.Timeout(5)) as stream:
+        with client.stream(
+            "GET",
+            f"/v1/tasks/{task['id']}/events",
+            headers={"Accept": "text/event-stream"},
+            timeout=httpx.Timeout(5),
+        ) as stream:
             for line in stream.iter_lines():
                 lines.append(line)
                 if lines.count(": ping") >= 2:

@@ -32,8 +32,10 @@ def _read_sse(response: httpx.Response, stop_after: int | None = None) -> list[d
 
 def test_sse_resumes_with_last_event_id_without_loss_or_duplicates(server: ServerProcess) -> None:
     with server.client() as client:
-        task = client.post("/v1/tasks", json={
-            "agent": "ticker", "goal": "tick", "input": {"count": 30, "interval": 0.03}}).json()
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "ticker", "goal": "tick", "input": {"count": 30, "interval": 0.03}},
+        ).json()
         url = f"/v1/tasks/{task['id']}/events"
         with client.stream("GET", url, headers={"Accept": "text/event-stream"}) as first:
             assert first.headers["content-type"].startswith("text/event-stream")
@@ -58,8 +60,10 @@ def test_polling_and_long_polling_read_the_same_log(server: ServerProcess) -> No
         started = time.monotonic()
         empty = client.get(url, params={"after": last, "wait": 0.5}).json()
         assert empty["events"] == [] and time.monotonic() - started >= 0.45
-        client.post(f"/v1/tasks/{task['id']}/messages",
-                    json={"data": "red", "question_id": waiting["question"]["id"]})
+        client.post(
+            f"/v1/tasks/{task['id']}/messages",
+            json={"data": "red", "question_id": waiting["question"]["id"]},
+        )
         fresh = client.get(url, params={"after": last, "wait": 5}).json()["events"]
         assert fresh and fresh[0]["seq"] == last + 1 and fresh[0]["type"] == "message"
         wait_for(client, task["id"], {"completed"})

@@ -33,8 +33,9 @@ class Receiver:
                 if receiver.calls <= receiver.failures:
                     self.send_response(500)
                 else:
-                    receiver.accepted.append(({k.lower(): v for k, v in self.headers.items()},
-                                              body))
+                    receiver.accepted.append(
+                        ({k.lower(): v for k, v in self.headers.items()}, body)
+                    )
                     self.send_response(204)
                 self.end_headers()
 
@@ -63,8 +64,10 @@ def _expected_signature(secret: str, headers: dict[str, str], body: bytes) -> st
 def test_webhooks_are_signed_and_retried(server: ServerProcess, receiver: Receiver) -> None:
     with server.client() as client:
         secret = client.get("/v1/webhooks/secret").json()["secret"]
-        task = client.post("/v1/tasks", json={
-            "agent": "noop", "goal": "notify me", "webhook": {"url": receiver.url}}).json()
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "noop", "goal": "notify me", "webhook": {"url": receiver.url}},
+        ).json()
         wait_for(client, task["id"], {"completed"})
         deadline = time.monotonic() + 20
         while len(receiver.accepted) < 4:

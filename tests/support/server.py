@@ -39,8 +39,19 @@ class ServerProcess:
 
     def start(self, timeout: float = 20.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "bureau", "serve", "--data-dir", str(self.data_dir),
-                   "--port", str(self.port), "--no-demo-agents", "--agents", AGENTS]
+        command = [
+            sys.executable,
+            "-m",
+            "bureau",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--no-demo-agents",
+            "--agents",
+            AGENTS,
+        ]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
@@ -60,12 +71,14 @@ class ServerProcess:
         return (self.data_dir / "admin-key").read_text().strip()
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"},
-                            timeout=30, **kwargs)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30, **kwargs
+        )
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=30,
-                                 headers={"Authorization": f"Bearer {self.key}"}, **kwargs)
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.key}"}, **kwargs
+        )
 
     def kill(self) -> None:
         """`kill -9`: no shutdown code runs."""
@@ -83,8 +96,9 @@ class ServerProcess:
                 self.process.wait(5)
 
 
-def wait_for(client: httpx.Client, task_id: str, statuses: set[str],
-             timeout: float = 15.0) -> dict[str, Any]:
+def wait_for(
+    client: httpx.Client, task_id: str, statuses: set[str], timeout: float = 15.0
+) -> dict[str, Any]:
     """Poll until the task reaches one of `statuses`; returns the task."""
     deadline = time.monotonic() + timeout
     task: dict[str, Any] = {}

@@ -36,7 +36,10 @@ async def test_a_run_replays_without_repeating_steps() -> None:
     result = await run_agent(demo, "go", replies=["blue"], delegates={"child": child})
     assert result.status == "completed"
     assert result.deliverable == {
-        "counted": 1, "color": "blue", "children": [{"echo": "a"}, {"echo": "b"}]}
+        "counted": 1,
+        "color": "blue",
+        "children": [{"echo": "a"}, {"echo": "b"}],
+    }
     assert calls == ["count"], "a journaled step ran again on replay"
     assert result.executions == 3  # first run, after the reply, after both children
     assert result.artifacts == {"out.txt": b"blue"}

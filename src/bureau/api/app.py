@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -60,18 +60,19 @@ async def _empty_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
-    """The API for `node`. With `manage_node`, the app starts and stops the node itself."""
+def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) -> FastAPI:
+    """The API for `node`; the app's lifespan starts the node and stops it (draining the
+    worker) when the server shuts down."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if manage_node:
-            await node.start()
+        await node.start()
+        if on_started is not None:
+            on_started(node)
         try:
             yield
         finally:
-            if manage_node:
-                await node.stop()
+            await node.stop()
 
     app = FastAPI(
         title="Bureau",

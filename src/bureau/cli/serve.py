@@ -101,20 +101,16 @@ async def serve(settings: Settings, agents: list[AgentDefinition]) -> None:
     from bureau.node import Node
 
     node = Node(settings, agents)
-    await node.start()
-    try:
-        _announce(node, agents)
-        config = uvicorn.Config(
-            create_app(node, manage_node=False),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await node.stop()
+    await node.prepare()
+    config = uvicorn.Config(
+        create_app(node, on_started=lambda started: _announce(started, agents)),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    await uvicorn.Server(config).serve()
 
 
 def _announce(node: Any, agents: list[AgentDefinition]) -> None:

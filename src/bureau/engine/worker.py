@@ -20,6 +20,7 @@ from sqlalchemy import Row
 
 from bureau.engine.runner import Runner
 from bureau.store.ids import new_id
+from bureau.store.sql import queue
 from bureau.store.store import Store
 
 log = logging.getLogger("bureau.worker")
@@ -118,11 +119,15 @@ class Worker:
                 self._on_cancel(task_id)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop claiming, let running tasks finish for `grace` seconds, cancel the rest."""
+        """Stop claiming, let running tasks finish for `grace` seconds, cancel the rest, and
+        hand their leases back so another worker (or the next start) takes them at once."""
         self._stopping = True
         self._wake.set()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
         running = [task for task, _ in self.running.values()]
         if running:
             _, pending = await asyncio.wait(running, timeout=grace)
@@ -130,6 +135,7 @@ class Worker:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
-        for loop in self._loops:
-            loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        owner = self.owner
+        released = await self.store.write(lambda conn, ch: queue.release_leases(conn, ch, owner))
+        if released:
+            log.info("released %d leases for other workers", released)

@@ -285,3 +285,22 @@ def park(conn: Connection, changes: Changes, task_id: str, token: int) -> Row[An
     )
     changes.wake_queue = changes.wake_queue or state == "ready"
     return parked
+
+
+def release_leases(conn: Connection, changes: Changes, owner: str) -> int:
+    """Hand back every task `owner` holds (graceful shutdown): ready at once, fenced."""
+    released = conn.execute(
+        update(tasks)
+        .where(tasks.c.queue_state == "leased", tasks.c.lease_owner == owner)
+        .values(
+            queue_state="ready",
+            lease_owner=None,
+            lease_expires_at=None,
+            lease_token=tasks.c.lease_token + 1,
+            available_at=now(),
+            wake_pending=False,
+        )
+        .returning(tasks.c.id)
+    ).all()
+    changes.wake_queue = bool(released)
+    return len(released)
