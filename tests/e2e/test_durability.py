@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.server import ServerProcess, wait_for
 
 
-def test_task_survives_kill_9_in_its_second_step(own_server: ServerProcess, tmp_path: Path) -> None:
+def _crash_inside(server: ServerProcess, agent: str, step: str, tmp_path: Path) -> dict[str, Any]:
+    """Run `agent`, `kill -9` the server while `step` runs, restart; the finished task."""
     counter, release = tmp_path / "counter", tmp_path / "release"
-    own_server.start()
-    with own_server.client() as client:
+    server.start()
+    with server.client() as client:
         task = client.post(
             "/v1/tasks",
             json={
-                "agent": "crashable",
+                "agent": agent,
                 "goal": "survive a crash",
                 "input": {"counter": str(counter), "release": str(release)},
             },
         ).json()
         deadline = time.monotonic() + 15
-        while "second" not in (counter.read_text() if counter.exists() else ""):
-            assert time.monotonic() < deadline, "the second step never started"
+        while step not in (counter.read_text() if counter.exists() else ""):
+            assert time.monotonic() < deadline, f"step {step!r} never started"
             time.sleep(0.02)
-    own_server.kill()
+    server.kill()
     release.touch()
-    own_server.start()
-    with own_server.client() as client:
+    server.start()
+    with server.client() as client:
         done = wait_for(client, task["id"], {"completed"}, timeout=30)
-    runs = counter.read_text().splitlines()
-    assert runs.count("first") == 1, "a journaled step ran again after the crash"
-    assert 1 <= runs.count("second") <= 2
+    done["runs"] = counter.read_text().splitlines()
+    return done
+
+
+def test_task_survives_kill_9_in_its_second_step(own_server: ServerProcess, tmp_path: Path) -> None:
+    done = _crash_inside(own_server, "crashable", "second", tmp_path)
+    assert done["runs"].count("first") == 1, "a journaled step ran again after the crash"
+    assert 1 <= done["runs"].count("second") <= 2
     assert done["deliverable"]["first_runs"] == 1
 
 
@@ -87,29 +94,9 @@ def test_a_task_past_its_deadline_fails_with_a_timeout(server: ServerProcess) ->
 def test_an_interrupted_non_idempotent_step_is_reconciled_not_rerun(
     own_server: ServerProcess, tmp_path: Path
 ) -> None:
-    counter, release = tmp_path / "counter", tmp_path / "release"
-    own_server.start()
-    with own_server.client() as client:
-        task = client.post(
-            "/v1/tasks",
-            json={
-                "agent": "charger",
-                "goal": "charge once",
-                "input": {"counter": str(counter), "release": str(release)},
-            },
-        ).json()
-        deadline = time.monotonic() + 15
-        while not counter.exists():
-            assert time.monotonic() < deadline, "the step never started"
-            time.sleep(0.02)
-        time.sleep(0.2)  # the durable `started` record is committed before the step runs
-    own_server.kill()
-    release.touch()
-    own_server.start()
-    with own_server.client() as client:
-        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+    done = _crash_inside(own_server, "charger", "charge", tmp_path)
     assert done["deliverable"] == {"reconciled": "charge"}
-    assert counter.read_text().splitlines() == ["charge"]
+    assert done["runs"] == ["charge"]
 
 
 def test_a_task_without_progress_fails_on_its_idle_timeout(server: ServerProcess) -> None:
