@@ -18,11 +18,11 @@ from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.reaper import Reaper
 from bureau.engine.runner import Runner
 from bureau.engine.worker import Worker, WorkerOptions
-from bureau.errors import SchemaVersionMismatch, UsageError
+from bureau.errors import SchemaVersionMismatch
 from bureau.notify.local import LocalNotifier
 from bureau.sdk.decorator import AgentDefinition
+from bureau.store.factory import open_database
 from bureau.store.sql import catalog
-from bureau.store.sql._sqlite import SqliteDatabase, claim_tasks
 from bureau.store.sql.schema import SCHEMA_VERSION, metadata, schema_info
 from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
@@ -55,17 +55,9 @@ class Node:
         self.settings = settings
         self.agents = agents
         self.roles = roles
-        if settings.database_url and not settings.database_url.startswith("sqlite"):
-            raise UsageError(
-                "only SQLite is available in this build; PostgreSQL support comes with the "
-                "scale-out release"
-            )
-        path = settings.sqlite_path
-        if settings.database_url:
-            path = type(path)(settings.database_url.split("///", 1)[1])
-        self.db = SqliteDatabase(path)
+        self.db, claim = open_database(settings.database_url, settings.sqlite_path)
         self.notifier = LocalNotifier()
-        self.store = Store(self.db, self.notifier, claim_tasks)
+        self.store = Store(self.db, self.notifier, claim)
         self.artifact_store = LocalArtifactStore(
             settings.artifacts_dir, settings.max_artifact_bytes
         )

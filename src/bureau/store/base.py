@@ -31,5 +31,8 @@ class Database(Protocol):
     async def write(self, op: Callable[[Connection], T]) -> T:
         """Run `op` in a transaction; return once committed."""
 
+    def run_sync(self, op: Callable[[Connection], T]) -> T:
+        """Run `op` in a transaction of its own, blocking (startup and maintenance only)."""
+
     async def close(self) -> None:
         """Finish queued writes and release connections."""

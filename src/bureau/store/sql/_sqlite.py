@@ -15,13 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, bindparam, create_engine, event, select, update
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from bureau.store.codec import now
-from bureau.store.sql.common import Changes
-from bureau.store.sql.queue import CLAIMABLE, mark_claimed
-from bureau.store.sql.schema import tasks
+from bureau.store.sql.queue import claim_statement
 
 T = TypeVar("T")
 _Pending = list[tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]]
@@ -106,45 +103,5 @@ class SqliteDatabase:
         self.engine.dispose()
 
 
-_CLAIM = (
-    update(tasks)
-    .where(
-        tasks.c.id.in_(
-            select(tasks.c.id)
-            .where(CLAIMABLE)
-            .order_by(tasks.c.available_at)
-            .limit(bindparam("_limit"))
-            .scalar_subquery()
-        )
-    )
-    .values(
-        queue_state="leased",
-        lease_owner=bindparam("_owner"),
-        lease_token=tasks.c.lease_token + 1,
-        lease_expires_at=bindparam("_expires"),
-        wake_pending=False,
-        updated_at=bindparam("_now"),
-    )
-    .returning(*tasks.c)
-)
-
-
-def claim_tasks(
-    conn: Connection,
-    changes: Changes,
-    owner: str,
-    agent_refs: Sequence[tuple[str, str]],
-    limit: int,
-    lease_seconds: float,
-) -> list[Row[Any]]:
-    """Lease up to `limit` ready tasks, oldest first (one writer, so no row locks needed)."""
-    at = now()
-    params = {
-        "_now": at,
-        "_refs": list(agent_refs),
-        "_limit": limit,
-        "_owner": owner,
-        "_expires": at + lease_seconds,
-    }
-    rows = conn.execute(_CLAIM, params).all()
-    return mark_claimed(conn, changes, rows, at)
+CLAIM = claim_statement(skip_locked=False)
+"""One writer commits at a time, so SQLite needs no row locks to claim."""

@@ -53,6 +53,58 @@ CLAIMABLE = (
 """The WHERE clause of a task a worker may claim now (params `_now`, `_refs`)."""
 
 
+def claim_statement(*, skip_locked: bool) -> Any:
+    """UPDATE ... RETURNING that leases up to `_limit` claimable tasks, oldest first.
+
+    With `skip_locked` (PostgreSQL) concurrent claimers skip each other's rows instead of
+    waiting for them (`FOR UPDATE SKIP LOCKED`).
+    """
+    candidates = (
+        select(tasks.c.id)
+        .where(CLAIMABLE)
+        .order_by(tasks.c.available_at)
+        .limit(bindparam("_limit"))
+    )
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(tasks)
+        .where(tasks.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            queue_state="leased",
+            lease_owner=bindparam("_owner"),
+            lease_token=tasks.c.lease_token + 1,
+            lease_expires_at=bindparam("_expires"),
+            wake_pending=False,
+            updated_at=bindparam("_now"),
+        )
+        .returning(*tasks.c)
+    )
+
+
+def claim_tasks(
+    conn: Connection,
+    changes: Changes,
+    owner: str,
+    agent_refs: Sequence[tuple[str, str]],
+    limit: int,
+    lease_seconds: float,
+    *,
+    statement: Any,
+) -> list[Row[Any]]:
+    """Lease up to `limit` ready tasks with `statement` (from `claim_statement`)."""
+    at = now()
+    params = {
+        "_now": at,
+        "_refs": list(agent_refs),
+        "_limit": limit,
+        "_owner": owner,
+        "_expires": at + lease_seconds,
+    }
+    rows = conn.execute(statement, params).all()
+    return mark_claimed(conn, changes, rows, at)
+
+
 def mark_claimed(
     conn: Connection, changes: Changes, rows: Sequence[Row[Any]], at: float
 ) -> list[Row[Any]]:

@@ -106,7 +106,7 @@ tasks = Table(
     # queue and lease
     Column("queue_state", String(8), nullable=False),  # ready | leased | parked | done
     Column("available_at", Float, nullable=False),
-    Column("lease_owner", String(64)),
+    Column("lease_owner", String(200)),
     Column("lease_token", Integer, nullable=False, default=0),
     Column("lease_expires_at", Float),
     Column("wake_pending", Boolean, nullable=False, default=False),

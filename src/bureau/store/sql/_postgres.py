@@ -1,0 +1,104 @@
+"""PostgreSQL backend: pooled connections on worker threads, one transaction per operation.
+
+PostgreSQL flushes the WAL of concurrent commits together, so a transaction per operation
+already groups commits. An operation that fails on a lost connection, a serialization
+failure, a deadlock or (once) a unique-key race is retried: operations are pure functions of
+the database state, so running one again is safe. Claims use `FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from bureau.errors import UsageError
+from bureau.store.sql.queue import claim_statement
+
+T = TypeVar("T")
+log = logging.getLogger("bureau.store")
+
+CLAIM = claim_statement(skip_locked=True)
+RETRYABLE_CODES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+RECONNECT_SECONDS = 60.0
+
+
+def engine_url(url: str) -> str:
+    """`postgresql://...` with the psycopg 3 driver SQLAlchemy needs."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise UsageError(f"not a PostgreSQL URL: {url!r}")
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "PostgreSQL needs the driver: pip install 'bureau[postgres]'"
+            ) from None
+        self.engine = create_engine(
+            engine_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+        self._executor = ThreadPoolExecutor(
+            max_workers=pool_size * 2, thread_name_prefix="bureau-pg"
+        )
+
+    def run_sync(self, op: Callable[[Connection], T]) -> T:
+        return self._transaction(op)
+
+    async def read(self, op: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, op)
+
+    async def write(self, op: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, op)
+
+    def _transaction(self, op: Callable[[Connection], T]) -> T:
+        started = time.monotonic()
+        raced = False
+        delay = 0.05
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    return op(conn)
+            except IntegrityError:
+                if raced:
+                    raise
+                raced = True  # e.g. two dispatches with one Idempotency-Key: re-read
+            except (OperationalError, DBAPIError) as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+                if code not in RETRYABLE_CODES and not lost and not _is_disconnect(exc):
+                    raise
+                if time.monotonic() - started > RECONNECT_SECONDS:
+                    raise
+                log.warning("database unavailable or conflicting (%s); retrying", code or exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        hint in text for hint in ("connection", "server closed", "terminating", "could not connect")
+    )
