@@ -11,19 +11,18 @@ import logging
 import os
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
-
 from bureau.config import Settings
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.reaper import Reaper
 from bureau.engine.runner import Runner
 from bureau.engine.worker import Worker, WorkerOptions
-from bureau.errors import SchemaVersionMismatch
+from bureau.notify.base import Notifier
 from bureau.notify.local import LocalNotifier
+from bureau.notify.redis import RedisNotifier
 from bureau.sdk.decorator import AgentDefinition
+from bureau.store import migrations
 from bureau.store.factory import open_database
 from bureau.store.sql import catalog
-from bureau.store.sql.schema import SCHEMA_VERSION, metadata, schema_info
 from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
 
@@ -32,20 +31,11 @@ log = logging.getLogger("bureau")
 
 @dataclass(frozen=True)
 class Roles:
+    """What this process does. `serve` is everything and migrates the schema itself."""
+
     api: bool = True
     worker: bool = True
-
-
-def _prepare_schema(conn: Connection) -> None:
-    metadata.create_all(conn)
-    found = conn.execute(select(schema_info.c.version)).scalar()
-    if found is None:
-        conn.execute(insert(schema_info).values(id=1, version=SCHEMA_VERSION))
-    elif found != SCHEMA_VERSION:
-        raise SchemaVersionMismatch(
-            f"the database is at schema version {found}, this Bureau needs {SCHEMA_VERSION}; "
-            "run `bureau migrate`"
-        )
+    migrate: bool = True
 
 
 class Node:
@@ -56,7 +46,9 @@ class Node:
         self.agents = agents
         self.roles = roles
         self.db, claim = open_database(settings.database_url, settings.sqlite_path)
-        self.notifier = LocalNotifier()
+        self.notifier: Notifier = (
+            RedisNotifier(settings.redis_url) if settings.redis_url else LocalNotifier()
+        )
         self.store = Store(self.db, self.notifier, claim)
         self.artifact_store = LocalArtifactStore(
             settings.artifacts_dir, settings.max_artifact_bytes
@@ -72,7 +64,7 @@ class Node:
         for the operator (wrong schema version, an agent version published differently)."""
         if self._prepared:
             return
-        self.db.run_sync(_prepare_schema)
+        self.db.run_sync(migrations.migrate if self.roles.migrate else migrations.check)
         key = self.db.run_sync(catalog.ensure_default_tenant)
         if key is not None:
             self._write_admin_key(key)
@@ -85,6 +77,7 @@ class Node:
     async def start(self) -> None:
         """Prepare, then start the background services of this node's roles."""
         await self.prepare()
+        await self.notifier.start()
         if self.roles.worker:
             runner = Runner(
                 self.store,

@@ -74,3 +74,14 @@ def test_polling_and_long_polling_read_the_same_log(server: ServerProcess) -> No
     types = [e["type"] for e in everything]
     assert types[:2] == ["status", "status"] and types[-2:] == ["deliverable", "status"]
     assert "question" in types and "plan" in types
+
+
+def test_sse_of_a_reviewed_task_ends_after_its_log(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "noop", "goal": "review then stream"}).json()
+        wait_for(client, task["id"], {"completed"})
+        client.post(f"/v1/tasks/{task['id']}/accept", json={"rating": 5})
+        url = f"/v1/tasks/{task['id']}/events"
+        with client.stream("GET", url, headers={"Accept": "text/event-stream"}) as stream:
+            streamed = _read_sse(stream)
+    assert [e["type"] for e in streamed][-3:] == ["deliverable", "status", "review"]

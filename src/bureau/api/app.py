@@ -84,7 +84,7 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     app.state.node = node
     app.state.key_cache = {}
     errors.install(app)
-    for module in (health, agents, tasks, events):
+    for module in (health, agents, tasks, events) if node.roles.api else (health,):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=node.settings.max_body_bytes)
     return app

@@ -1,4 +1,5 @@
-"""`bureau serve`: the whole service in one process (API, worker, reaper, webhooks)."""
+"""Server commands: `serve` (everything in one process), and the fleet roles `api`,
+`worker` and `migrate`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,49 @@ from bureau.errors import BureauError
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.loader import load_agents
 
+_SETTINGS = (
+    "data_dir",
+    "host",
+    "port",
+    "database_url",
+    "redis_url",
+    "lease_seconds",
+    "worker_concurrency",
+    "log_level",
+    "shutdown_grace_seconds",
+)
+
+
+def _common(parser: argparse.ArgumentParser, *, agents: bool, http: bool) -> None:
+    parser.add_argument("--data-dir", type=Path, help="default ./.bureau (env BUREAU_DATA_DIR)")
+    parser.add_argument("--database-url", help="default: SQLite in the data dir; or postgresql://")
+    parser.add_argument("--redis-url", help="Redis for wake-ups and fan-out between processes")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    if http:
+        parser.add_argument("--host", help="default 127.0.0.1")
+        parser.add_argument("--port", type=int, help="default 8000")
+    if agents:
+        parser.add_argument(
+            "--agents",
+            action="append",
+            default=[],
+            metavar="PATH_OR_MODULE",
+            help="load agents from a .py file, a directory or a module (repeatable)",
+        )
+        parser.add_argument(
+            "--no-demo-agents",
+            action="store_true",
+            help="do not load the demo agents that ship with Bureau",
+        )
+        parser.add_argument("--lease-seconds", type=float)
+        parser.add_argument("--concurrency", type=int, dest="worker_concurrency")
+        parser.add_argument(
+            "--shutdown-grace",
+            type=float,
+            dest="shutdown_grace_seconds",
+            help="seconds running tasks get to finish on SIGTERM",
+        )
+
 
 def register(subparsers: Any) -> None:
     """Add the server commands to the CLI's subparsers."""
@@ -23,45 +67,34 @@ def register(subparsers: Any) -> None:
         description="Serve the REST API and run agents in this process. Embedded mode keeps "
         "everything in DATA_DIR (SQLite database, artifacts, admin key).",
     )
-    serve.add_argument("--data-dir", type=Path, help="default ./.bureau (env BUREAU_DATA_DIR)")
-    serve.add_argument("--host", help="default 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default 8000")
-    serve.add_argument(
-        "--agents",
-        action="append",
-        default=[],
-        metavar="PATH_OR_MODULE",
-        help="load agents from a .py file, a directory or a module (repeatable)",
-    )
-    serve.add_argument(
-        "--no-demo-agents",
-        action="store_true",
-        help="do not load the demo agents that ship with Bureau",
-    )
-    serve.add_argument("--database-url", help="default: SQLite in the data dir")
-    serve.add_argument("--redis-url", help="scale-out only")
-    serve.add_argument("--lease-seconds", type=float)
-    serve.add_argument("--concurrency", type=int, dest="worker_concurrency")
-    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    _common(serve, agents=True, http=True)
     serve.set_defaults(func=run_serve)
+    api = subparsers.add_parser(
+        "api",
+        help="run an API replica (no agent code runs here)",
+        description="Serve the REST API only; the catalog comes from the database.",
+    )
+    _common(api, agents=False, http=True)
+    api.set_defaults(func=run_api)
+    worker = subparsers.add_parser(
+        "worker",
+        help="run a worker: claims tasks and runs agents",
+        description="Run agents, the reaper and webhook delivery. Serves /healthz, /readyz "
+        "and /metrics on --port (default 8001).",
+    )
+    _common(worker, agents=True, http=True)
+    worker.set_defaults(func=run_worker)
+    migrate = subparsers.add_parser(
+        "migrate",
+        help="create or upgrade the database schema",
+    )
+    _common(migrate, agents=False, http=False)
+    migrate.set_defaults(func=run_migrate)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {
-        key: value
-        for key in (
-            "data_dir",
-            "host",
-            "port",
-            "database_url",
-            "redis_url",
-            "lease_seconds",
-            "worker_concurrency",
-            "log_level",
-        )
-        if (value := getattr(args, key, None)) is not None
-    }
-    settings = Settings(**overrides)
+def settings_from(args: argparse.Namespace, **defaults: Any) -> Settings:
+    overrides = {key: value for key in _SETTINGS if (value := getattr(args, key, None)) is not None}
+    settings = Settings(**{**defaults, **overrides})
     if getattr(args, "agents", None):
         settings.agents = [*settings.agents, *args.agents]
     if getattr(args, "no_demo_agents", False):
@@ -74,10 +107,17 @@ def agents_for(settings: Settings) -> list[AgentDefinition]:
     return load_agents(sources)
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, role: str, **defaults: Any) -> int:
+    from bureau.node import Roles
+
+    roles = {
+        "serve": Roles(),
+        "api": Roles(api=True, worker=False, migrate=False),
+        "worker": Roles(api=False, worker=True, migrate=False),
+    }[role]
     try:
-        settings = settings_from(args)
-        agents = agents_for(settings)
+        settings = settings_from(args, **defaults)
+        agents = agents_for(settings) if roles.worker else []
     except BureauError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -85,7 +125,7 @@ def run_serve(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(serve(settings, agents))
+        asyncio.run(serve(settings, agents, roles))
     except BureauError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -94,13 +134,42 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve(settings: Settings, agents: list[AgentDefinition]) -> None:
+def run_serve(args: argparse.Namespace) -> int:
+    return _run(args, "serve")
+
+
+def run_api(args: argparse.Namespace) -> int:
+    return _run(args, "api")
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    return _run(args, "worker", port=8001)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from bureau.store import migrations
+    from bureau.store.factory import open_database
+
+    settings = settings_from(args)
+    db, _ = open_database(settings.database_url, settings.sqlite_path)
+    try:
+        before, after = db.run_sync(migrations.migrate)
+    except BureauError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        asyncio.run(db.close())
+    print(f"schema at version {after}" + (f" (was {before})" if before != after else ""))
+    return 0
+
+
+async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -> None:
     import uvicorn
 
     from bureau.api.app import create_app
     from bureau.node import Node
 
-    node = Node(settings, agents)
+    node = Node(settings, agents, roles)
     await node.prepare()
     config = uvicorn.Config(
         create_app(node, on_started=lambda started: _announce(started, agents)),
@@ -116,9 +185,11 @@ async def serve(settings: Settings, agents: list[AgentDefinition]) -> None:
 def _announce(node: Any, agents: list[AgentDefinition]) -> None:
     settings = node.settings
     url = f"http://{settings.host}:{settings.port}"
-    names = ", ".join(sorted(d.ref for d in agents)) or "none (use --agents)"
-    print(f"Bureau serving on {url}  (data in {settings.data_dir.resolve()})", flush=True)
-    print(f"Agents: {names}", flush=True)
+    role = "serving" if node.roles.api else "worker health on"
+    print(f"Bureau {role} {url}  (data in {settings.data_dir.resolve()})", flush=True)
+    if node.roles.worker:
+        names = ", ".join(sorted(d.ref for d in agents)) or "none (use --agents)"
+        print(f"Agents: {names}", flush=True)
     if node.admin_key_created:
         print(
             f"Created the default tenant. Admin key (shown once): {node.admin_key_created}",

@@ -15,6 +15,11 @@ Listener = Callable[[Any], None]
 
 
 class Notifier(Protocol):
+    reliable: bool
+    """False while messages from other processes may be lost (readers then poll)."""
+
+    async def start(self) -> None: ...
+
     def publish(self, channel: str, message: Any) -> None:
         """Deliver `message` to every listener of `channel` (in this and, if shared, other
         processes). Never blocks, never raises."""

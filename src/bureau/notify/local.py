@@ -9,8 +9,13 @@ from bureau.notify.base import Listener
 
 
 class LocalNotifier:
+    reliable = True  # every publisher is in this process
+
     def __init__(self) -> None:
         self._listeners: dict[str, set[Listener]] = {}
+
+    async def start(self) -> None:
+        pass
 
     def publish(self, channel: str, message: Any) -> None:
         for listener in tuple(self._listeners.get(channel, ())):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from bureau.store.sql.schema import TERMINAL_STATUSES
 from bureau.store.store import Store
 
 router = APIRouter(prefix="/v1", tags=["events"])
+UNRELIABLE_POLL_SECONDS = 1.0  # re-read the log this often while notifications may be lost
 
 
 class _Follower:
@@ -88,15 +90,27 @@ async def task_events(
         )
     found = await store.events_after(caller.tenant_id, task_id, after)
     if not found and wait > 0 and row.status not in TERMINAL_STATUSES:
-        follower = _Follower(store, task_id)
-        try:
-            found = await store.events_after(caller.tenant_id, task_id, after)
-            if not found and await follower.wait(wait):
-                found = await store.events_after(caller.tenant_id, task_id, after)
-        finally:
-            follower.unsubscribe()
+        found = await _long_poll(store, caller.tenant_id, task_id, after, wait)
         row = await store.task_row(caller.tenant_id, task_id)
     return OrjsonResponse({"events": found, "status": row.status})
+
+
+async def _long_poll(
+    store: Store, tenant_id: str, task_id: str, after: int, wait: float
+) -> list[dict[str, Any]]:
+    """Wait up to `wait` seconds for events after `after` (polling if hints may be lost)."""
+    follower = _Follower(store, task_id)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            found = await store.events_after(tenant_id, task_id, after)
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            patience = left if store.notifier.reliable else min(left, UNRELIABLE_POLL_SECONDS)
+            await follower.wait(patience)
+    finally:
+        follower.unsubscribe()
 
 
 async def _sse(
@@ -105,6 +119,7 @@ async def _sse(
     follower = _Follower(store, task_id)
     try:
         yield b"retry: 1000\n\n"
+        last_write = time.monotonic()
         batch: list[dict[str, Any]] | None = await store.events_after(tenant_id, task_id, last)
         ended = False
         if not batch:
@@ -117,7 +132,9 @@ async def _sse(
                 if event["seq"] <= last:
                     continue
                 last = event["seq"]
-                ended = _is_terminal(event)
+                if event["type"] == "status":  # a later status (a redo) reopens the stream
+                    ended = _is_terminal(event)
+                last_write = time.monotonic()
                 yield (
                     f"id: {event['seq']}\nevent: {event['type']}\ndata: ".encode()
                     + orjson.dumps(event)
@@ -126,12 +143,15 @@ async def _sse(
             if ended:
                 break
             batch = []
-            while not batch:
-                if not await follower.wait(heartbeat) and not follower.buffered:
+            while batch is not None and not batch:
+                reliable = store.notifier.reliable
+                await follower.wait(heartbeat if reliable else UNRELIABLE_POLL_SECONDS)
+                if follower.buffered:
+                    batch = follower.take(last)  # None: a gap, read it from the log
+                elif not reliable:
+                    batch = None
+                if time.monotonic() - last_write >= heartbeat:
                     yield b": ping\n\n"
-                    continue
-                batch = follower.take(last)
-                if batch is None:
-                    break
+                    last_write = time.monotonic()
     finally:
         follower.unsubscribe()

@@ -1,0 +1,65 @@
+"""Schema migrations, for SQLite and PostgreSQL alike.
+
+`MIGRATIONS[n]` takes the schema from version n to n + 1; the version is kept in
+`schema_info`. `bureau migrate` applies what is missing; `bureau serve` (embedded) does so by
+itself; the fleet roles (`bureau api`, `bureau worker`) refuse to run against a database at
+another version and say what to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, inspect, select, update
+
+from bureau.errors import SchemaVersionMismatch
+from bureau.store.sql.schema import metadata, schema_info
+
+
+def _initial(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_initial]
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """0 for an empty database."""
+    if not inspect(conn).has_table(schema_info.name):
+        return 0
+    found = conn.execute(select(schema_info.c.version)).scalar()
+    return int(found or 0)
+
+
+def migrate(conn: Connection) -> tuple[int, int]:
+    """Apply the missing migrations in one transaction; returns (from, to) versions."""
+    found = current_version(conn)
+    if found > LATEST:
+        raise SchemaVersionMismatch(
+            f"the database is at schema version {found}, newer than this Bureau ({LATEST}); "
+            "upgrade Bureau"
+        )
+    for step in MIGRATIONS[found:]:
+        step(conn)
+    if found == 0:
+        conn.execute(schema_info.insert().values(id=1, version=LATEST))
+    elif found < LATEST:
+        conn.execute(update(schema_info).values(version=LATEST))
+    return found, LATEST
+
+
+def check(conn: Connection) -> None:
+    """Raise `SchemaVersionMismatch`, saying what to run, unless the schema is current."""
+    found = current_version(conn)
+    if found == LATEST:
+        return
+    if found < LATEST:
+        raise SchemaVersionMismatch(
+            f"the database is at schema version {found}, this Bureau needs {LATEST}; "
+            "run `bureau migrate --database-url ...` first"
+        )
+    raise SchemaVersionMismatch(
+        f"the database is at schema version {found}, newer than this Bureau ({LATEST}); "
+        "upgrade Bureau"
+    )
