@@ -23,9 +23,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`bureau serve` on a free port with the test agents; restartable after kill -9."""
+    """`bureau serve` (or another role) on a free port with the test agents; restartable
+    after kill -9."""
 
-    def __init__(self, data_dir: Path, **settings: Any) -> None:
+    def __init__(self, data_dir: Path, role: str = "serve", **settings: Any) -> None:
+        self.role = role
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -85,6 +87,11 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

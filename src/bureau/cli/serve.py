@@ -185,7 +185,7 @@ async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -
 def _announce(node: Any, agents: list[AgentDefinition]) -> None:
     settings = node.settings
     url = f"http://{settings.host}:{settings.port}"
-    role = "serving" if node.roles.api else "worker health on"
+    role = "serving on" if node.roles.api else "worker health on"
     print(f"Bureau {role} {url}  (data in {settings.data_dir.resolve()})", flush=True)
     if node.roles.worker:
         names = ", ".join(sorted(d.ref for d in agents)) or "none (use --agents)"

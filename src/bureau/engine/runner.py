@@ -8,7 +8,7 @@ later with backoff, or failed (into the dead-letter list once attempts are exhau
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -45,11 +45,12 @@ class Runner:
         self.artifact_store = artifact_store
         self.session_ttl = session_ttl
 
-    async def run(self, row: Row[Any]) -> None:
+    async def run(self, row: Row[Any], settling: Callable[[], None] = lambda: None) -> None:
         """Run the task held under `row.lease_token` until it settles or parks.
 
         Cancellation of the calling coroutine (a cancel signal, lost lease, shutdown)
         cancels the agent and settles nothing: whoever took the lease owns the task now.
+        `settling` is called once the agent is done and its outcome is being written.
         """
         definition = self.agents[(row.agent, row.agent_version)]
         entries, session_state = await self.store.load_run(row)
@@ -71,6 +72,7 @@ class Runner:
             outcome = Outcome(error=Fatal(f"input rejected by the agent's model: {exc}"))
         else:
             outcome = await drive(definition.fn, ctx, runtime.gate)
+        settling()
         try:
             await self._settle(row, definition, runtime, outcome, session_state)
         except LeaseLost:

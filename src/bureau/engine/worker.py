@@ -26,6 +26,13 @@ from bureau.store.store import Store
 log = logging.getLogger("bureau.worker")
 
 
+@dataclass
+class _Run:
+    task: asyncio.Task[None]
+    token: int
+    settling: bool = False
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     concurrency: int = 64
@@ -46,7 +53,7 @@ class Worker:
         self.agent_refs = list(agent_refs)
         self.options = options
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
-        self.running: dict[str, tuple[asyncio.Task[None], int]] = {}
+        self.running: dict[str, _Run] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
@@ -64,9 +71,9 @@ class Worker:
         ]
 
     def _on_cancel(self, task_id: Any) -> None:
-        held = self.running.get(str(task_id))
-        if held is not None:
-            held[0].cancel()
+        run = self.running.get(str(task_id))
+        if run is not None:
+            run.task.cancel()
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
@@ -89,34 +96,41 @@ class Worker:
 
     def _start(self, row: Row[Any]) -> None:
         task = asyncio.create_task(self._run(row), name=f"bureau-task-{row.id}")
-        self.running[row.id] = (task, row.lease_token)
+        self.running[row.id] = _Run(task, row.lease_token)
 
     async def _run(self, row: Row[Any]) -> None:
         try:
-            await self.runner.run(row)
+            await self.runner.run(row, settling=lambda: self._settling(row.id))
         except asyncio.CancelledError:
             log.info("task %s: run stopped (canceled, timed out or lease lost)", row.id)
         except Exception:
             log.exception("task %s: unexpected engine error; the lease will expire", row.id)
         finally:
             current = self.running.get(row.id)
-            if current is not None and current[1] == row.lease_token:
+            if current is not None and current.token == row.lease_token:
                 del self.running[row.id]
             self._wake.set()
+
+    def _settling(self, task_id: str) -> None:
+        run = self.running.get(task_id)
+        if run is not None:
+            run.settling = True
 
     async def _heartbeat_loop(self) -> None:
         interval = self.options.lease_seconds / 3
         while not self._stopping:
             await asyncio.sleep(interval)
-            held = {task_id: token for task_id, (_, token) in self.running.items()}
+            held = {task_id: run.token for task_id, run in self.running.items() if not run.settling}
             try:
                 lost = await self.store.renew_leases(self.owner, held, self.options.lease_seconds)
             except Exception:
                 log.exception("renewing leases failed")
                 continue
             for task_id in lost:
-                log.warning("task %s: lease lost; stopping its run", task_id)
-                self._on_cancel(task_id)
+                run = self.running.get(task_id)
+                if run is not None and not run.settling:
+                    log.warning("task %s: lease lost; stopping its run", task_id)
+                    run.task.cancel()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let running tasks finish for `grace` seconds, cancel the rest, and
@@ -128,7 +142,7 @@ class Worker:
         for loop in self._loops:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
-        running = [task for task, _ in self.running.values()]
+        running = [run.task for run in self.running.values()]
         if running:
             _, pending = await asyncio.wait(running, timeout=grace)
             for task in pending:
