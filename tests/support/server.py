@@ -45,15 +45,14 @@ class ServerProcess:
             sys.executable,
             "-m",
             "bureau",
-            "serve",
+            self.role,
             "--data-dir",
             str(self.data_dir),
             "--port",
             str(self.port),
-            "--no-demo-agents",
-            "--agents",
-            AGENTS,
         ]
+        if self.role in ("serve", "worker"):
+            command += ["--no-demo-agents", "--agents", AGENTS]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
