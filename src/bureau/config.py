@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     agents: list[str] = Field(default_factory=list)
     demo_agents: bool = True
+    bootstrap_admin_key: SecretStr | None = None
 
     worker_concurrency: int = Field(64, ge=1)
     lease_seconds: float = Field(10.0, gt=0, le=600)

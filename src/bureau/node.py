@@ -65,10 +65,15 @@ class Node:
         if self._prepared:
             return
         self.db.run_sync(migrations.migrate if self.roles.migrate else migrations.check)
-        key = self.db.run_sync(catalog.ensure_default_tenant)
+        preset = self.settings.bootstrap_admin_key
+        key = self.db.run_sync(
+            lambda conn: catalog.ensure_default_tenant(
+                conn, preset.get_secret_value() if preset else None
+            )
+        )
         if key is not None:
             self._write_admin_key(key)
-            self.admin_key_created = key
+            self.admin_key_created = None if preset else key
         tenant_id = self.db.run_sync(catalog.default_tenant_id)
         if self.agents:
             await self.store.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])

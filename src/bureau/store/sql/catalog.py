@@ -25,10 +25,22 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(conn: Connection, tenant_id: str, name: str, role: str) -> str:
-    """Store a new key hashed; returns the plaintext, which is never stored."""
-    key_id = new_id()
-    secret = secrets.token_urlsafe(32)
+def create_api_key(
+    conn: Connection, tenant_id: str, name: str, role: str, preset: str | None = None
+) -> str:
+    """Store a key hashed; returns the plaintext, which is never stored.
+
+    `preset` is a key chosen by the operator (`bk_<id>_<secret>`, e.g. from a Kubernetes
+    Secret); by default a new one is generated.
+    """
+    key_id, secret = new_id(), secrets.token_urlsafe(32)
+    if preset is not None:
+        key_id, _, secret = preset.removeprefix(KEY_PREFIX).partition("_")
+        if not preset.startswith(KEY_PREFIX) or not key_id.isalnum() or len(secret) < 24:
+            raise UsageError(
+                "BUREAU_BOOTSTRAP_ADMIN_KEY must look like bk_<letters and digits>_<secret of "
+                "24+ characters>"
+            )
     conn.execute(
         insert(api_keys).values(
             id=key_id,
@@ -43,7 +55,7 @@ def create_api_key(conn: Connection, tenant_id: str, name: str, role: str) -> st
     return f"{KEY_PREFIX}{key_id}_{secret}"
 
 
-def ensure_default_tenant(conn: Connection) -> str | None:
+def ensure_default_tenant(conn: Connection, preset_key: str | None = None) -> str | None:
     """Create the default tenant and its admin key if no tenant exists.
 
     Returns the new admin key's plaintext, or None when a tenant already existed.
@@ -59,7 +71,7 @@ def ensure_default_tenant(conn: Connection) -> str | None:
             created_at=now(),
         )
     )
-    return create_api_key(conn, tenant_id, "admin (created on first start)", "admin")
+    return create_api_key(conn, tenant_id, "admin (created on first start)", "admin", preset_key)
 
 
 def authenticate(conn: Connection, presented: str) -> Row[Any]:

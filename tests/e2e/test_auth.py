@@ -1,0 +1,36 @@
+"""Keys: created on first start (file mode 0600), or bootstrapped from the environment."""
+
+from __future__ import annotations
+
+import stat
+
+import httpx
+
+from tests.support.server import ServerProcess
+
+PRESET = "bk_bootstrap01_" + "s" * 32
+
+
+def test_first_start_writes_the_admin_key_privately(server: ServerProcess) -> None:
+    path = server.data_dir / "admin-key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert (
+        httpx.get(
+            f"{server.url}/v1/agents", headers={"Authorization": f"Bearer {server.key}"}
+        ).status_code
+        == 200
+    )
+
+
+def test_bootstrap_admin_key_is_used_and_never_printed(own_server: ServerProcess) -> None:
+    own_server.env["BUREAU_BOOTSTRAP_ADMIN_KEY"] = PRESET
+    own_server.start()
+    assert own_server.key == PRESET
+    assert (
+        httpx.get(
+            f"{own_server.url}/v1/tasks", headers={"Authorization": f"Bearer {PRESET}"}
+        ).status_code
+        == 200
+    )
+    own_server.stop()
+    assert PRESET not in own_server.log.read_text()
