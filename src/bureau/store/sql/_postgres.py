@@ -1,9 +1,11 @@
-"""PostgreSQL backend: pooled connections on worker threads, one transaction per operation.
+"""PostgreSQL backend: one transaction per operation, on pooled connections in threads.
 
-PostgreSQL flushes the WAL of concurrent commits together, so a transaction per operation
-already groups commits. An operation that fails on a lost connection, a serialization
-failure, a deadlock or (once) a unique-key race is retried: operations are pure functions of
-the database state, so running one again is safe. Claims use `FOR UPDATE SKIP LOCKED`.
+Operations are not batched here: PostgreSQL already flushes the WAL of concurrent commits
+together, and batches that lock several tasks' rows in arbitrary order deadlock each other.
+Reads run in autocommit (one round trip).
+A transaction that fails on a lost connection, a serialization failure, a deadlock or (once)
+a unique-key race is retried: operations are pure functions of the database state, so
+running one again is safe. Claims use `FOR UPDATE SKIP LOCKED`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -49,34 +51,47 @@ class PostgresDatabase:
             ) from None
         self.engine = create_engine(
             engine_url(url),
-            pool_size=pool_size,
+            pool_size=pool_size * 2,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
-        self._executor = ThreadPoolExecutor(
-            max_workers=pool_size * 2, thread_name_prefix="bureau-pg"
-        )
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._readers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg")
+        self._writers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg-w")
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
-        return self._transaction(op)
+        result: T = self._transaction([op])[0]
+        return result
 
     async def read(self, op: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, op)
+        return await loop.run_in_executor(self._readers, self._read, op)
+
+    def _read(self, op: Callable[[Connection], T]) -> T:
+        started = time.monotonic()
+        while True:
+            try:
+                with self._autocommit.connect() as conn:
+                    return op(conn)
+            except DBAPIError as exc:
+                if not (exc.connection_invalidated or _is_disconnect(exc)):
+                    raise
+                if time.monotonic() - started > RECONNECT_SECONDS:
+                    raise
+                time.sleep(0.2)
 
     async def write(self, op: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, op)
+        return await loop.run_in_executor(self._writers, self.run_sync, op)
 
-    def _transaction(self, op: Callable[[Connection], T]) -> T:
+    def _transaction(self, ops: Sequence[Callable[[Connection], Any]]) -> list[Any]:
         started = time.monotonic()
         raced = False
         delay = 0.05
         while True:
             try:
                 with self.engine.begin() as conn:
-                    return op(conn)
+                    return [op(conn) for op in ops]
             except IntegrityError:
                 if raced:
                     raise
@@ -93,7 +108,8 @@ class PostgresDatabase:
                 delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self._writers.shutdown(wait=True)
         self.engine.dispose()
 
 

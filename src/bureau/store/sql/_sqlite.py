@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from bureau.store.sql._batching import Pending, resolve, settle_batch
 from bureau.store.sql.queue import claim_statement
 
 T = TypeVar("T")
-_Pending = list[tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]]
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,7 +44,7 @@ class SqliteDatabase:
         event.listen(self.engine, "connect", _pragmas)
         self._writer = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._pending: _Pending = []
+        self._pending: Pending = []
         self._scheduled = False
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
@@ -67,22 +67,7 @@ class SqliteDatabase:
     def _flush(self) -> None:
         self._scheduled = False
         batch, self._pending = self._pending, []
-        try:
-            results = self._transaction([op for op, _ in batch])
-        except Exception:
-            for op, future in batch:
-                try:
-                    outcome = self._transaction([op])[0]
-                except Exception as exc:
-                    if not future.done():
-                        future.set_exception(exc)
-                else:
-                    if not future.done():
-                        future.set_result(outcome)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        resolve(batch, settle_batch(batch, self._transaction))
 
     def _transaction(self, ops: Sequence[Callable[[Connection], Any]]) -> list[Any]:
         conn = self._writer
