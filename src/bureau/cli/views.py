@@ -1,0 +1,233 @@
+"""Readable views of the API's objects: agents, tasks, deliverables, artifacts, next steps."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from bureau.cli.render import pretty, preview, shorten, size, sla, table
+
+__all__ = [
+    "agent_details",
+    "agents_table",
+    "artifacts_block",
+    "deliverable_block",
+    "next_steps",
+    "task_details",
+    "task_headline",
+    "task_report",
+    "tasks_table",
+]
+
+HEADLINE_FIELDS = ("answer", "summary", "brief")
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def agents_table(agents: list[dict[str, Any]]) -> str:
+    """The catalog as a table."""
+    if not agents:
+        return "No agents found."
+    rows = [
+        [
+            agent["name"],
+            str(agent.get("latest_version") or "-"),
+            str(agent.get("price") or "-"),
+            sla(agent.get("sla")),
+            ",".join(agent.get("capabilities") or []) or "-",
+            agent.get("description") or "",
+        ]
+        for agent in agents
+    ]
+    return table(["NAME", "VERSION", "PRICE", "SLA", "CAPABILITIES", "DESCRIPTION"], rows)
+
+
+def _reputation(value: dict[str, Any] | None) -> str:
+    if not value:
+        return "no runs yet"
+    parts = [f"{key.replace('_', ' ')} {value[key]}" for key in value if value[key] is not None]
+    return ", ".join(parts) or "no runs yet"
+
+
+def _type_of(spec: dict[str, Any]) -> str:
+    """A JSON Schema's type in a few characters: `integer`, `list[InputFile]`, `a|b`."""
+    if "$ref" in spec:
+        return str(spec["$ref"]).rsplit("/", 1)[-1]
+    if "enum" in spec:
+        return "|".join(str(option) for option in spec["enum"])
+    if "anyOf" in spec:
+        return " | ".join(_type_of(option) for option in spec["anyOf"])
+    kind = spec.get("type")
+    if kind == "array":
+        return f"list[{_type_of(spec.get('items') or {})}]"
+    return " | ".join(kind) if isinstance(kind, list) else str(kind or "any")
+
+
+def _input_block(schema: Any, name: str) -> str:
+    """The input schema's fields as a table (required ones starred), else the schema."""
+    if not isinstance(schema, dict):
+        return "  input: none declared"
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return "  input schema:\n" + _indent(pretty(schema), "    ")
+    required = set(schema.get("required") or [])
+    rows = [
+        [
+            field + ("*" if field in required else ""),
+            _type_of(spec),
+            str(spec.get("description") or ""),
+        ]
+        for field, spec in properties.items()
+    ]
+    return f"  input (* required; full schema: bureau agent {name} --json):\n" + _indent(
+        table(["FIELD", "TYPE", "DESCRIPTION"], rows), "    "
+    )
+
+
+def agent_details(agent: dict[str, Any]) -> str:
+    """One agent: description, price, SLA, reputation, input schema and versions."""
+    lines = [
+        f"{agent['name']}@{agent.get('latest_version')}",
+        f"  {agent.get('description') or ''}".rstrip(),
+        f"  capabilities: {', '.join(agent.get('capabilities') or []) or '-'}",
+        f"  price: {agent.get('price')}   SLA: {sla(agent.get('sla'))}",
+        f"  reputation: {_reputation(agent.get('reputation'))}",
+    ]
+    lines.append(_input_block(agent.get("input_schema"), agent["name"]))
+    versions = [v for v in agent.get("versions") or [] if isinstance(v, dict)]
+    if versions:
+        lines.append("  versions:")
+        rows = [
+            [
+                v.get("version", "?"),
+                v.get("status", "?"),
+                str(v.get("price")),
+                sla(v.get("sla")),
+                str(v.get("created_at") or "-"),
+                v.get("description") or "",
+            ]
+            for v in versions
+        ]
+        lines.append(
+            _indent(table(["VERSION", "STATUS", "PRICE", "SLA", "CREATED", "DESCRIPTION"], rows))
+        )
+    lines.append(f"\nRun it: bureau run {agent['name']} {shlex.quote('<goal>')}")
+    return "\n".join(lines)
+
+
+def tasks_table(tasks: list[dict[str, Any]]) -> str:
+    """Tasks as a table, newest first as the API lists them."""
+    if not tasks:
+        return "No tasks."
+    rows = [
+        [
+            task["id"],
+            f"{task.get('agent')}@{task.get('agent_version')}",
+            task.get("status") or "?",
+            (task.get("review") or {}).get("status") or "-",
+            str(task.get("created_at") or "-"),
+            task.get("goal") or "",
+        ]
+        for task in tasks
+    ]
+    return table(["ID", "AGENT", "STATUS", "REVIEW", "CREATED", "GOAL"], rows)
+
+
+def task_headline(task: dict[str, Any]) -> str:
+    """`ID  AGENT@VERSION  STATUS` on one line."""
+    return f"{task['id']}  {task.get('agent')}@{task.get('agent_version')}  {task.get('status')}"
+
+
+def task_details(task: dict[str, Any]) -> str:
+    """The task's state: who, what, progress, question, error, usage, review."""
+    lines = [
+        task_headline(task),
+        f"  goal: {shorten(task.get('goal') or '', 200)}",
+        f"  created {task.get('created_at')}, started {task.get('started_at') or '-'}, "
+        f"finished {task.get('finished_at') or '-'}",
+        f"  attempt {task.get('attempt', 1)}, revision {task.get('revision', 0)}, "
+        f"cost {task.get('cost') or '0'}",
+    ]
+    if task.get("plan"):
+        lines.append("  plan: " + " > ".join(str(step) for step in task["plan"]))
+    progress = task.get("progress")
+    if isinstance(progress, dict) and progress.get("fraction") is not None:
+        percent = round(float(progress["fraction"]) * 100)
+        lines.append(f"  progress: {percent}% {progress.get('message') or ''}".rstrip())
+    question = task.get("question")
+    if task.get("status") == "input-required" and isinstance(question, dict):
+        lines.append(f"  question ({question.get('id')}): {question.get('text')}")
+    error = task.get("error")
+    if isinstance(error, dict):
+        lines.append(f"  error: {error.get('code')}: {error.get('message')}")
+    review = task.get("review") or {}
+    if review.get("status"):
+        extra = review.get("reason") or review.get("comment") or ""
+        lines.append(f"  review: {review['status']} {extra}".rstrip())
+    usage = task.get("usage")
+    if usage:
+        lines.append(f"  usage: {preview(usage, 100)}")
+    return "\n".join(lines)
+
+
+def deliverable_block(deliverable: Any) -> str:
+    """The deliverable: its headline field (answer, summary or brief) first, then the rest."""
+    if deliverable is None:
+        return "Deliverable: none"
+    if isinstance(deliverable, str):
+        return "Deliverable:\n" + _indent(deliverable)
+    parts = []
+    rest = deliverable
+    if isinstance(deliverable, dict):
+        for field in HEADLINE_FIELDS:
+            if isinstance(deliverable.get(field), str):
+                parts.append(_indent(deliverable[field].rstrip()))
+                rest = {k: v for k, v in deliverable.items() if k != field}
+                break
+    if rest:
+        parts.append(_indent(pretty(rest)))
+    return "Deliverable:\n" + "\n\n".join(parts)
+
+
+def artifacts_block(task: dict[str, Any], base_url: str) -> str:
+    """The task's artifacts with their URLs and the command that downloads each."""
+    artifacts = task.get("artifacts") or []
+    if not artifacts:
+        return ""
+    lines = ["Artifacts:"]
+    for artifact in artifacts:
+        name = str(artifact.get("name"))
+        url = str(artifact.get("url") or "")
+        lines.append(
+            f"  {name}  ({size(artifact.get('size'))}, {artifact.get('media_type')})  "
+            f"{url if '://' in url else base_url + url}"
+        )
+        command = ["bureau", "task", "artifact", task["id"], name, "-o", name]
+        lines.append(f"    {shlex.join(command)}")
+    return "\n".join(lines)
+
+
+def next_steps(task: dict[str, Any]) -> str:
+    """What the user can do next with the task, as commands."""
+    task_id, status = task["id"], task.get("status")
+    if status == "completed" and (task.get("review") or {}).get("status") in (None, "pending"):
+        return (
+            f"Next: bureau task accept {task_id} [--rating 1-5]\n"
+            f'   or bureau task reject {task_id} --reason "..." [--redo]'
+        )
+    if status == "input-required":
+        return f'Next: bureau task reply {task_id} "<your answer>"'
+    if status in ("submitted", "working"):
+        return f"Follow: bureau task events {task_id} --follow   (or: bureau task wait {task_id})"
+    return ""
+
+
+def task_report(task: dict[str, Any], base_url: str) -> str:
+    """Everything about a task: its state, deliverable, artifacts and what to do next."""
+    blocks = [task_details(task)]
+    if task.get("deliverable") is not None:
+        blocks.append(deliverable_block(task["deliverable"]))
+    blocks += [artifacts_block(task, base_url), next_steps(task)]
+    return "\n\n".join(block for block in blocks if block)
