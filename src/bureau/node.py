@@ -7,6 +7,7 @@ worker, the reaper and the webhook sender as configured by its role.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class Node:
         self.reaper: Reaper | None = None
         self.webhooks: WebhookSender | None = None
         self.admin_key_created: str | None = None
+        self.draining = asyncio.Event()
+        self.drain_listeners: set[asyncio.Event] = set()
         self._prepared = False
 
     async def prepare(self) -> None:
@@ -114,6 +117,12 @@ class Node:
                 poll_interval=self.settings.poll_interval,
             )
             self.webhooks.start()
+
+    def drain(self) -> None:
+        """Shutdown begins: open event streams end now (clients resume elsewhere)."""
+        self.draining.set()
+        for listener in self.drain_listeners:
+            listener.set()
 
     def _write_admin_key(self, key: str) -> None:
         path = self.settings.admin_key_path

@@ -85,3 +85,22 @@ def test_sse_of_a_reviewed_task_ends_after_its_log(server: ServerProcess) -> Non
         with client.stream("GET", url, headers={"Accept": "text/event-stream"}) as stream:
             streamed = _read_sse(stream)
     assert [e["type"] for e in streamed][-3:] == ["deliverable", "status", "review"]
+
+
+def test_shutdown_ends_open_streams_at_once(own_server: ServerProcess) -> None:
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "asker", "goal": "wait"}).json()
+        wait_for(client, task["id"], {"input-required"})
+        with client.stream(
+            "GET", f"/v1/tasks/{task['id']}/events", headers={"Accept": "text/event-stream"}
+        ) as stream:
+            lines = stream.iter_lines()
+            while sum(line.startswith("data: ") for line in [next(lines)]) == 0:
+                pass
+            started = time.monotonic()
+            own_server.stop()
+            rest = list(lines)
+    assert time.monotonic() - started < 4, "an open stream held the shutdown"
+    assert all(not line.startswith("data: ") or '"seq"' in line for line in rest)
+    assert "Traceback" not in own_server.log.read_text()

@@ -29,33 +29,38 @@ _SETTINGS = (
 
 
 def _common(parser: argparse.ArgumentParser, *, agents: bool, http: bool) -> None:
-    parser.add_argument("--data-dir", type=Path, help="default ./.bureau (env BUREAU_DATA_DIR)")
-    parser.add_argument("--database-url", help="default: SQLite in the data dir; or postgresql://")
-    parser.add_argument("--redis-url", help="Redis for wake-ups and fan-out between processes")
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    """Options of the server roles. Defaults are left to `Settings` (and the environment), so
+    a global `bureau --data-dir X serve` is not overwritten by the subcommand."""
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS}
+    add = parser.add_argument
+    add("--data-dir", type=Path, help="default ./.bureau (env BUREAU_DATA_DIR)", **keep)
+    add("--database-url", help="default: SQLite in the data dir; or postgresql://", **keep)
+    add("--redis-url", help="Redis for wake-ups and fan-out between processes", **keep)
+    add("--log-level", choices=["debug", "info", "warning", "error"], **keep)
     if http:
-        parser.add_argument("--host", help="default 127.0.0.1")
-        parser.add_argument("--port", type=int, help="default 8000")
+        add("--host", help="default 127.0.0.1", **keep)
+        add("--port", type=int, help="default 8000 (8001 for a worker's health port)", **keep)
     if agents:
-        parser.add_argument(
+        add(
             "--agents",
             action="append",
             default=[],
             metavar="PATH_OR_MODULE",
             help="load agents from a .py file, a directory or a module (repeatable)",
         )
-        parser.add_argument(
+        add(
             "--no-demo-agents",
             action="store_true",
             help="do not load the demo agents that ship with Bureau",
         )
-        parser.add_argument("--lease-seconds", type=float)
-        parser.add_argument("--concurrency", type=int, dest="worker_concurrency")
-        parser.add_argument(
+        add("--lease-seconds", type=float, **keep)
+        add("--concurrency", type=int, dest="worker_concurrency", **keep)
+        add(
             "--shutdown-grace",
             type=float,
             dest="shutdown_grace_seconds",
             help="seconds running tasks get to finish on SIGTERM",
+            **keep,
         )
 
 
@@ -179,7 +184,20 @@ async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    await uvicorn.Server(config).serve()
+    await _server(config, node).serve()
+
+
+def _server(config: Any, node: Any) -> Any:
+    """uvicorn's server, telling open event streams to end as soon as shutdown begins (they
+    would otherwise hold the graceful shutdown until its timeout)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            node.drain()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def _announce(node: Any, agents: list[AgentDefinition]) -> None:

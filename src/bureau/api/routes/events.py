@@ -20,8 +20,8 @@ from fastapi.responses import StreamingResponse
 from bureau.api.deps import CallerDep, NodeDep
 from bureau.api.responses import OrjsonResponse
 from bureau.errors import InvalidRequest
+from bureau.node import Node
 from bureau.store.sql.schema import TERMINAL_STATUSES
-from bureau.store.store import Store
 
 router = APIRouter(prefix="/v1", tags=["events"])
 UNRELIABLE_POLL_SECONDS = 1.0  # re-read the log this often while notifications may be lost
@@ -30,12 +30,22 @@ UNRELIABLE_POLL_SECONDS = 1.0  # re-read the log this often while notifications 
 class _Follower:
     """Buffers live events for one reader between its reads."""
 
-    __slots__ = ("buffered", "signal", "unsubscribe")
+    __slots__ = ("_node", "buffered", "signal", "unsubscribe")
 
-    def __init__(self, store: Store, task_id: str) -> None:
+    def __init__(self, node: Node, task_id: str) -> None:
+        self._node = node
         self.buffered: list[dict[str, Any]] = []
         self.signal = asyncio.Event()
-        self.unsubscribe = store.notifier.subscribe(f"task:{task_id}", self._on_events)
+        self.unsubscribe = node.store.notifier.subscribe(f"task:{task_id}", self._on_events)
+        node.drain_listeners.add(self.signal)
+
+    @property
+    def draining(self) -> bool:
+        return self._node.draining.is_set()
+
+    def close(self) -> None:
+        self.unsubscribe()
+        self._node.drain_listeners.discard(self.signal)
 
     def _on_events(self, new_events: Any) -> None:
         self.buffered.extend(new_events)
@@ -80,7 +90,7 @@ async def task_events(
                 raise InvalidRequest("Last-Event-ID must be the integer seq of an event")
             start = int(last_event_id)
         return StreamingResponse(
-            _sse(store, caller.tenant_id, task_id, start, node.settings.sse_heartbeat_seconds),
+            _sse(node, caller.tenant_id, task_id, start),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -90,33 +100,35 @@ async def task_events(
         )
     found = await store.events_after(caller.tenant_id, task_id, after)
     if not found and wait > 0 and row.status not in TERMINAL_STATUSES:
-        found = await _long_poll(store, caller.tenant_id, task_id, after, wait)
+        found = await _long_poll(node, caller.tenant_id, task_id, after, wait)
         row = await store.task_row(caller.tenant_id, task_id)
     return OrjsonResponse({"events": found, "status": row.status})
 
 
 async def _long_poll(
-    store: Store, tenant_id: str, task_id: str, after: int, wait: float
+    node: Node, tenant_id: str, task_id: str, after: int, wait: float
 ) -> list[dict[str, Any]]:
     """Wait up to `wait` seconds for events after `after` (polling if hints may be lost)."""
-    follower = _Follower(store, task_id)
+    store = node.store
+    follower = _Follower(node, task_id)
     deadline = time.monotonic() + wait
     try:
         while True:
             found = await store.events_after(tenant_id, task_id, after)
             left = deadline - time.monotonic()
-            if found or left <= 0:
+            if found or left <= 0 or follower.draining:
                 return found
             patience = left if store.notifier.reliable else min(left, UNRELIABLE_POLL_SECONDS)
             await follower.wait(patience)
     finally:
-        follower.unsubscribe()
+        follower.close()
 
 
-async def _sse(
-    store: Store, tenant_id: str, task_id: str, last: int, heartbeat: float
-) -> AsyncIterator[bytes]:
-    follower = _Follower(store, task_id)
+async def _sse(node: Node, tenant_id: str, task_id: str, last: int) -> AsyncIterator[bytes]:
+    """The stream ends after the terminal status, or when the server begins to shut down
+    (the client then resumes with `Last-Event-ID`, here after a restart or on a replica)."""
+    store, heartbeat = node.store, node.settings.sse_heartbeat_seconds
+    follower = _Follower(node, task_id)
     try:
         yield b"retry: 1000\n\n"
         last_write = time.monotonic()
@@ -144,6 +156,8 @@ async def _sse(
                 break
             batch = []
             while batch is not None and not batch:
+                if follower.draining:
+                    return
                 reliable = store.notifier.reliable
                 await follower.wait(heartbeat if reliable else UNRELIABLE_POLL_SECONDS)
                 if follower.buffered:
@@ -154,4 +168,4 @@ async def _sse(
                     yield b": ping\n\n"
                     last_write = time.monotonic()
     finally:
-        follower.unsubscribe()
+        follower.close()
