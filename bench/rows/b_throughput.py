@@ -1,0 +1,148 @@
+"""Row (b): end-to-end throughput of the no-op durable task, with peers in the same run.
+
+Bureau and the FastAPI ceiling: N tasks are dispatched over HTTP as fast as `concurrency`
+closed-loop senders allow (each on its own keep-alive connection), and completion is
+observed by polling, every 100 ms on one more connection, a count of finished tasks
+(Bureau: the `bureau_tasks{status="completed"}` gauge of `GET /metrics`; the ceiling:
+`GET /count`). Throughput is N over the time from the first dispatch to the poll that saw
+all N finished. Bureau runs `b_repeats` times (3 in a full run, each on a fresh server);
+the median run is reported, with all of them beside it.
+
+DBOS runs the same two-step workflow through a queue in its own venv (`dbos_peer.py`),
+twice: with its default queue polling (1 s) and tuned (10 ms); the ratio uses the better.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from client import Client
+from peers import run_dbos
+from rows.common import Sizes, status_counts, task_body, wait_count
+from server import ServerProcess, bureau, ceiling
+from stats import client_cpu
+
+POLL_SECONDS = 0.1  # /metrics counts by status with a table scan: poll gently
+WARMUP_TASKS = 200
+DBOS_CONFIGS = (("default polling", 64, 1.0), ("tuned polling", 16, 0.01))
+
+
+async def _dispatch_all(
+    client: Client, request: bytes, count: int, concurrency: int
+) -> tuple[float, dict[str, int]]:
+    """Send `count` requests from `concurrency` senders; returns (end time, errors)."""
+    indexes = iter(range(count))
+    errors: dict[str, int] = {}
+
+    async def sender() -> None:
+        for _ in indexes:
+            try:
+                response = await client.send(request)
+            except Exception as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
+            if response.status != 202:
+                errors[str(response.status)] = errors.get(str(response.status), 0) + 1
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return time.perf_counter(), errors
+
+
+async def _measure(
+    server: ServerProcess,
+    count: int,
+    concurrency: int,
+    finished: Callable[[Client], Awaitable[int]],
+) -> dict[str, Any]:
+    client = Client("127.0.0.1", server.port, server.key, size=concurrency)
+    poller = Client("127.0.0.1", server.port, server.key, size=1)
+    await client.warm(concurrency)
+    request = client.request_bytes("POST", "/v1/tasks", task_body("noop"))
+    await _dispatch_all(client, request, WARMUP_TASKS, concurrency)
+    await wait_count(lambda: finished(poller), WARMUP_TASKS, limit_s=60)
+    baseline = await finished(poller)
+
+    async def done() -> int:
+        return await finished(poller) - baseline
+
+    with client_cpu(server.pid) as span:
+        started = time.perf_counter()
+        watch = asyncio.ensure_future(
+            wait_count(done, count, limit_s=max(120.0, count / 50), interval=POLL_SECONDS)
+        )
+        dispatched, errors = await _dispatch_all(client, request, count, concurrency)
+        seen, last, _ = await watch
+    client.close()
+    poller.close()
+    elapsed = (seen or time.perf_counter()) - started
+    return {
+        "tasks": count,
+        "completed": last,
+        "finished": seen is not None,
+        "seconds": round(elapsed, 3),
+        "tasks_per_s": round(last / elapsed, 1),
+        "dispatch_seconds": round(dispatched - started, 3),
+        "dispatch_per_s": round(count / (dispatched - started), 1),
+        "errors": errors,
+        **span.as_dict(count),
+    }
+
+
+async def _bureau_completed(poller: Client) -> int:
+    return (await status_counts(poller)).get("completed", 0)
+
+
+async def _ceiling_completed(poller: Client) -> int:
+    count: int = (await poller.json("GET", "/count"))["count"]
+    return count
+
+
+async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
+    repeats = []
+    for i in range(sizes.b_repeats):  # each on a fresh server and database
+        (tmp / f"bureau-{i}").mkdir()
+        with bureau(tmp / f"bureau-{i}") as server:
+            one = await _measure(server, sizes.b_tasks, sizes.b_concurrency, _bureau_completed)
+            one["server_problems"] = server.problems()
+            one["server_diagnostics"] = server.diagnostics()
+        repeats.append(one)
+    result = sorted(repeats, key=lambda r: r["tasks_per_s"])[len(repeats) // 2]
+    out: dict[str, Any] = {
+        "bureau": result,
+        "bureau_repeats_tasks_per_s": [r["tasks_per_s"] for r in repeats],
+        "bureau_repeats_steal_share": [r["machine_steal_share"] for r in repeats],
+        "concurrency": sizes.b_concurrency,
+    }
+
+    (tmp / "ceiling").mkdir()
+    try:
+        with ceiling(tmp / "ceiling") as server:
+            out["fastapi_background"] = await _measure(
+                server, sizes.b_tasks, sizes.b_concurrency, _ceiling_completed
+            )
+    except Exception as exc:  # the ceiling is optional; report why it is missing
+        out["fastapi_background"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    dbos_runs = []
+    for label, concurrency, polling in DBOS_CONFIGS:
+        workdir = tmp / f"dbos-{polling}"
+        try:
+            peer = await asyncio.to_thread(run_dbos, workdir, sizes.b_dbos, concurrency, polling)
+            dbos_runs.append({"config": label, **peer})
+        except Exception as exc:
+            dbos_runs.append({"config": label, "error": f"{type(exc).__name__}: {exc}"})
+    out["dbos"] = dbos_runs
+    best = max(
+        (run["workflows_per_s"] for run in dbos_runs if "workflows_per_s" in run), default=None
+    )
+    if best:
+        out["dbos_best_per_s"] = best
+        out["ratio_bureau_over_dbos"] = round(result["tasks_per_s"] / best, 2)
+    ceiling_rate = out["fastapi_background"].get("tasks_per_s")
+    if ceiling_rate:
+        out["ratio_bureau_over_ceiling"] = round(result["tasks_per_s"] / ceiling_rate, 3)
+    return out
