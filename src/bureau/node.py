@@ -8,6 +8,7 @@ worker, the reaper and the webhook sender as configured by its role.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class Node:
         """Prepare, then start the background services of this node's roles."""
         await self.prepare()
         await self.notifier.start()
+        gc.freeze()  # long-lived startup objects leave the collector's scans
         if self.roles.worker:
             runner = Runner(
                 self.store,

@@ -8,9 +8,20 @@ import uuid
 from tests.support.server import ServerProcess, wait_for
 
 
-async def test_concurrent_duplicates_with_one_idempotency_key_create_one_task(
+def test_concurrent_duplicates_with_one_idempotency_key_create_one_task(
     server: ServerProcess,
 ) -> None:
+    asyncio.run(_duplicates(server))
+
+
+def test_of_ten_concurrent_replies_exactly_one_wins(server: ServerProcess) -> None:
+    task_id = asyncio.run(_ten_replies(server))
+    with server.client() as sync_client:
+        done = wait_for(sync_client, task_id, {"completed"})
+    assert done["deliverable"] == {"color": "blue"}
+
+
+async def _duplicates(server: ServerProcess) -> None:
     key = str(uuid.uuid4())
     body = {"agent": "noop", "goal": f"idempotent {key}"}
     async with server.async_client() as client:
@@ -32,7 +43,7 @@ async def test_concurrent_duplicates_with_one_idempotency_key_create_one_task(
     assert other.json()["code"] == "idempotency_conflict"
 
 
-async def test_of_ten_concurrent_replies_exactly_one_wins(server: ServerProcess) -> None:
+async def _ten_replies(server: ServerProcess) -> str:
     async with server.async_client() as client:
         task = (await client.post("/v1/tasks", json={"agent": "asker", "goal": "q"})).json()
         for _ in range(200):
@@ -53,6 +64,4 @@ async def test_of_ten_concurrent_replies_exactly_one_wins(server: ServerProcess)
     codes = sorted(a.status_code for a in answers)
     assert codes == [200] + [409] * 9
     assert all(a.json()["code"] == "question_answered" for a in answers if a.status_code == 409)
-    with server.client() as sync_client:
-        done = wait_for(sync_client, task["id"], {"completed"})
-    assert done["deliverable"] == {"color": "blue"}
+    return str(task["id"])

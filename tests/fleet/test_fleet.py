@@ -6,6 +6,7 @@ import asyncio
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -24,11 +25,23 @@ async def _dispatch(fleet: Fleet, count: int, agent: str = "noop") -> list[str]:
     clients = [api.async_client() for api in fleet.apis]
     gate = asyncio.Semaphore(32)
 
+    batch = uuid.uuid4().hex
+
     async def one(index: int) -> str:
+        # A connection dropped under load is retried with the same Idempotency-Key, as a
+        # client should: the key makes the retry create nothing twice.
+        headers = {"Idempotency-Key": f"{batch}-{index}"}
+        body = {"agent": agent, "goal": f"fleet #{index}"}
         async with gate:
-            response = await clients[index % 2].post(
-                "/v1/tasks", json={"agent": agent, "goal": f"fleet #{index}"}
-            )
+            for attempt in range(3):
+                try:
+                    response = await clients[(index + attempt) % 2].post(
+                        "/v1/tasks", json=body, headers=headers
+                    )
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
             assert response.status_code == 202, response.text
             return str(response.json()["id"])
 

@@ -130,13 +130,23 @@ def _run(args: argparse.Namespace, role: str, **defaults: Any) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(serve(settings, agents, roles))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(settings, agents, roles))
     except BureauError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _loop_factory() -> Any:
+    """uvloop when installed (it comes with uvicorn[standard]), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -53,7 +53,8 @@ class _Follower:
 
     async def wait(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.signal.wait(), seconds)
+            async with asyncio.timeout(seconds):  # no task per wake, unlike wait_for
+                await self.signal.wait()
         self.signal.clear()
         return bool(self.buffered)
 

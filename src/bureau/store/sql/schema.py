@@ -19,9 +19,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
+UNFINISHED = "status NOT IN ('completed', 'failed', 'canceled', 'rejected')"
 
 schema_info = Table(
     "schema_info",
@@ -122,6 +124,15 @@ tasks = Table(
     Index("ix_tasks_parent", "parent_id"),
     Index("ix_tasks_session", "tenant_id", "session_id", "created_at"),
     Index("ix_tasks_review", "review_status", "finished_at"),
+    Index("ix_tasks_status", "status"),
+    Index("ix_tasks_lease", "queue_state", "lease_expires_at"),
+    Index("ix_tasks_idle", "queue_state", "idle_deadline_at"),
+    Index(
+        "ix_tasks_deadline_unfinished",
+        "deadline_at",
+        sqlite_where=text(UNFINISHED),
+        postgresql_where=text(UNFINISHED),
+    ),
 )
 
 events = Table(

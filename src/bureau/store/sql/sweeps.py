@@ -6,12 +6,12 @@ again on its next tick.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from bureau.store.codec import dumps, now
 from bureau.store.sql.common import Changes, touch_task
 from bureau.store.sql.queue import fail, retry_later
-from bureau.store.sql.schema import TERMINAL_STATUSES, tasks
+from bureau.store.sql.schema import UNFINISHED, tasks
 from bureau.store.sql.tasks import ledger_entry
 
 BATCH = 200
@@ -45,15 +45,15 @@ def recover_expired_leases(conn: Connection, changes: Changes) -> int:
 def expire_deadlines(conn: Connection, changes: Changes) -> int:
     """Fail tasks past their absolute deadline or, while running, their idle timeout."""
     at = now()
-    late = conn.execute(
+    past_deadline = conn.execute(
+        select(tasks).where(text(UNFINISHED), tasks.c.deadline_at < at).limit(BATCH)
+    ).all()
+    idle = conn.execute(
         select(tasks)
-        .where(
-            tasks.c.status.not_in(TERMINAL_STATUSES),
-            (tasks.c.deadline_at < at)
-            | ((tasks.c.queue_state == "leased") & (tasks.c.idle_deadline_at < at)),
-        )
+        .where(tasks.c.queue_state == "leased", tasks.c.idle_deadline_at < at)
         .limit(BATCH)
     ).all()
+    late = {row.id: row for row in [*past_deadline, *idle]}.values()
     for row in late:
         if row.deadline_at < at:
             error = {
