@@ -1,6 +1,6 @@
 """Run Bureau's benchmarks (BENCHMARKS.md rows a-f, embedded SQLite) and write the results.
 
-    python3 bench/run.py            # the full run (about 10 minutes)
+    python3 bench/run.py            # the full run (about 6 minutes)
     python3 bench/run.py --quick    # a smoke test (about 2 minutes)
     python3 bench/run.py --only a,c
 
