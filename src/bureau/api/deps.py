@@ -58,7 +58,8 @@ async def get_caller(request: Request) -> Caller:
     hit = cache.get(presented)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    row: Any = await (await get_store(request)).authenticate(presented)
+    node: Node = request.app.state.node
+    row: Any = await node.store.authenticate(presented)
     caller = Caller(tenant_id=row.tenant_id, key_id=row.id, role=row.role)
     if len(cache) > 10_000:
         cache.clear()

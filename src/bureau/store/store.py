@@ -18,11 +18,16 @@ from sqlalchemy import Connection, Row, select
 from bureau.errors import InvalidState, NotFound
 from bureau.notify.base import Notifier
 from bureau.store.base import Database
-from bureau.store.codec import loads
+from bureau.store.codec import iso, loads
 from bureau.store.sql import catalog, queue, sweeps
 from bureau.store.sql import tasks as task_ops
 from bureau.store.sql.common import Changes
-from bureau.store.sql.schema import artifacts, webhook_attempts, webhook_deliveries
+from bureau.store.sql.schema import (
+    TERMINAL_STATUSES,
+    artifacts,
+    webhook_attempts,
+    webhook_deliveries,
+)
 from bureau.store.views import event_public, task_public
 
 T = TypeVar("T")
@@ -106,7 +111,7 @@ class Store:
     async def cancel(self, tenant_id: str, task_id: str, reason: str) -> dict[str, Any]:
         def op(conn: Connection, changes: Changes) -> None:
             row = task_ops.get_task(conn, tenant_id, task_id)
-            if row.status in ("completed", "failed", "canceled", "rejected"):
+            if row.status in TERMINAL_STATUSES:
                 raise InvalidState(f"task {task_id} is already {row.status}")
             task_ops.cancel_tree(conn, changes, task_id, reason)
 
@@ -228,8 +233,6 @@ class Store:
 
 
 def _delivery_public(row: Row[Any], attempts: Sequence[Row[Any]]) -> dict[str, Any]:
-    from bureau.store.codec import iso
-
     return {
         "id": row.id,
         "event_type": row.event_type,

@@ -22,8 +22,12 @@ from sqlalchemy import (
     text,
 )
 
+STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
+TERMINAL_STATUSES = ("completed", "failed", "canceled", "rejected")
+UNFINISHED = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in TERMINAL_STATUSES))
+"""SQL text of "not terminal", shared by a partial index and the query that must match it."""
+
 metadata = MetaData()
-UNFINISHED = "status NOT IN ('completed', 'failed', 'canceled', 'rejected')"
 
 schema_info = Table(
     "schema_info",
@@ -234,6 +238,3 @@ ledger = Table(
     Column("at", Float, nullable=False),
     UniqueConstraint("task_id", "kind", "id"),
 )
-
-STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
-TERMINAL_STATUSES = ("completed", "failed", "canceled", "rejected")
