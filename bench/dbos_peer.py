@@ -1,12 +1,15 @@
 """The DBOS peer for row (b); runs inside `bench/.venv-dbos`, prints one JSON line.
 
 The same work unit as Bureau's `noop` agent: a workflow of two no-op steps, enqueued on a
-DBOS queue, with the system database on SQLite in WAL mode with synchronous=NORMAL (the
-settings Bureau uses). Throughput is N divided by the time from the first enqueue to the
-moment the last workflow is seen in status SUCCESS (polled every 100 ms, as the Bureau
-client polls its server).
+DBOS queue. The system database is either SQLite in WAL mode with synchronous=NORMAL (the
+settings Bureau uses; the default, a file in --dir) or the PostgreSQL database named by
+--database-url (used as is: the caller hands over a fresh, dedicated database; DBOS creates
+it if it is missing and builds its `dbos` schema there). Throughput is N divided by the time
+from the first enqueue to the moment the last workflow is seen in status SUCCESS (polled
+every 100 ms, as the Bureau client polls its server).
 
 Usage: python dbos_peer.py --dir DIR --count N [--concurrency C] [--polling S]
+                           [--database-url postgresql://user@host:port/dbname]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,36 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def _sqlite_counter(path: Path) -> tuple[Callable[[], int], str]:
+    reader = sqlite3.connect(path)
+
+    def succeeded() -> int:
+        row = reader.execute(
+            "SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'"
+        ).fetchone()
+        return int(row[0])
+
+    return succeeded, f"sqlite {sqlite3.sqlite_version}"
+
+
+def _postgres_counter(url: str) -> tuple[Callable[[], int], str]:
+    import psycopg  # installed with dbos (its PostgreSQL driver)
+
+    # psycopg takes libpq URLs; drop a SQLAlchemy driver suffix such as "+psycopg".
+    scheme, rest = url.split("://", 1)
+    reader = psycopg.connect(f"{scheme.split('+')[0]}://{rest}", autocommit=True)
+    version_row = reader.execute("SHOW server_version").fetchone()
+    version = str(version_row[0]).split()[0] if version_row else "?"
+
+    def succeeded() -> int:
+        row = reader.execute(
+            "SELECT count(*) FROM dbos.workflow_status WHERE status = 'SUCCESS'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    return succeeded, f"postgresql {version}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", type=Path, required=True)
@@ -38,16 +72,21 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--polling", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--database-url", default=None, help="postgresql://... (else SQLite)")
     args = parser.parse_args()
 
     from dbos import DBOS
 
     args.dir.mkdir(parents=True, exist_ok=True)
-    path = args.dir / "dbos.sqlite"
-    with sqlite3.connect(path) as conn:  # WAL is a property of the file: set it first
-        conn.execute("PRAGMA journal_mode=WAL")
+    if args.database_url:
+        system_database_url = args.database_url
+    else:
+        path = args.dir / "dbos.sqlite"
+        with sqlite3.connect(path) as conn:  # WAL is a property of the file: set it first
+            conn.execute("PRAGMA journal_mode=WAL")
+        system_database_url = f"sqlite:///{path}"
     logging.disable(logging.WARNING)
-    DBOS(config={"name": "bench", "system_database_url": f"sqlite:///{path}", "log_level": "ERROR"})
+    DBOS(config={"name": "bench", "system_database_url": system_database_url, "log_level": "ERROR"})
 
     @DBOS.step()  # type: ignore[untyped-decorator]  # (mypy sees no dbos here)
     def one() -> int:
@@ -69,13 +108,10 @@ def main() -> int:
         warm = [queue.enqueue(noop) for _ in range(10)]
         for handle in warm:
             handle.get_result()
-        reader = sqlite3.connect(path)
-
-        def succeeded() -> int:
-            row = reader.execute(
-                "SELECT count(*) FROM workflow_status WHERE status = 'SUCCESS'"
-            ).fetchone()
-            return int(row[0])
+        if args.database_url:
+            succeeded, database = _postgres_counter(args.database_url)
+        else:
+            succeeded, database = _sqlite_counter(path)
 
         baseline = succeeded()
         started = time.perf_counter()
@@ -98,6 +134,7 @@ def main() -> int:
             json.dumps(
                 {
                     "dbos_version": metadata.version("dbos"),
+                    "database": database,
                     "sqlite": sqlite3.sqlite_version,
                     "python": sys.version.split()[0],
                     "workflows": args.count,
