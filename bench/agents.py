@@ -1,11 +1,13 @@
 """Agents used by the benchmarks (loaded with `bureau serve --agents bench/agents.py`).
 
-Nothing here sleeps or does I/O inside a step: each agent isolates one cost of the engine.
+Nothing here sleeps or does I/O inside a step, except `recover` (row g), which must be
+caught mid-task: each agent isolates one cost of the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -59,3 +61,38 @@ async def ticker(ctx: Context) -> dict[str, Any]:
         await asyncio.sleep(interval)
         await ctx.progress((i + 1) / count, f"{time.time():.6f}")
     return {"emitted": count}
+
+
+def _log_line(log: str, task_id: str, step: str, attempt: int) -> float:
+    """Append `task step pid attempt time` to the row's log (one short O_APPEND write)."""
+    at = time.time()
+    with open(log, "a") as handle:
+        handle.write(f"{task_id} {step} {os.getpid()} {attempt} {at:.6f}\n")
+    return at
+
+
+async def _record(log: str, task_id: str, attempt: int) -> float:
+    return _log_line(log, task_id, "record", attempt)
+
+
+async def _hold(log: str, task_id: str, attempt: int, release: str, limit: float) -> float:
+    """Log the (re)start of this step, then wait for the `release` file (at most `limit`
+    seconds; async, so a hundred held tasks need no threads)."""
+    started = _log_line(log, task_id, "hold", attempt)
+    deadline = time.monotonic() + limit
+    # another process creates the file: nothing in this loop to wait on but the clock
+    while time.monotonic() < deadline and not os.path.exists(release):  # noqa: ASYNC110, ASYNC240
+        await asyncio.sleep(0.05)
+    return started
+
+
+@agent("recover", version="1.0.0", description="logs its first step, then holds in its second")
+async def recover(ctx: Context) -> dict[str, Any]:
+    """Row (g): step one logs that it ran (it must run once per task, whatever happens
+    later); step two logs each (re)start with the worker's pid and holds until the
+    benchmark creates the release file, so a worker can be killed while it holds tasks."""
+    log, release = str(ctx.input["log"]), str(ctx.input["release"])
+    limit = float(ctx.input.get("limit", 120))
+    recorded = await ctx.step("record", _record, log, ctx.task_id, ctx.attempt)
+    held = await ctx.step("hold", _hold, log, ctx.task_id, ctx.attempt, release, limit)
+    return {"recorded_at": recorded, "held_since": held}

@@ -112,6 +112,27 @@ def jitter_probe(seconds: float = 3.0) -> dict[str, float]:
     }
 
 
+SERVICES = {"postgres": "postgres", "redis-server": "redis"}
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of the database and broker processes on this machine (PostgreSQL
+    and its backends, redis-server), by service; a process gone by the end of a window
+    drops out of it, so this is a lower bound."""
+    found = dict.fromkeys(SERVICES.values(), 0.0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/comm") as comm:
+                service = SERVICES.get(comm.read().strip())
+            if service is not None:
+                found[service] += cpu_seconds(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by process `pid`."""
     with open(f"/proc/{pid}/stat") as stat:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from machine import CpuWatch, cpu_seconds
+from machine import CpuWatch, cpu_seconds, service_cpu_seconds
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -50,6 +51,8 @@ class CpuSpan:
     cpu: float = 0.0
     wall: float = 0.0
     server_cpu: float | None = None
+    server_cpu_by_process: dict[str, float] = field(default_factory=dict)
+    service_cpu: dict[str, float] = field(default_factory=dict)  # PostgreSQL, Redis
     machine: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -57,8 +60,8 @@ class CpuSpan:
         """Fraction of one core the client used."""
         return self.cpu / self.wall if self.wall else 0.0
 
-    def as_dict(self, operations: int | None = None) -> dict[str, float]:
-        out = {
+    def as_dict(self, operations: int | None = None) -> dict[str, object]:
+        out: dict[str, object] = {
             "client_cpu_s": round(self.cpu, 3),
             "wall_s": round(self.wall, 3),
             "client_cpu_share_of_one_core": round(self.share, 3),
@@ -68,19 +71,41 @@ class CpuSpan:
             server_share = self.server_cpu / self.wall
             out["server_cpu_share_of_one_core"] = round(server_share, 3)
             busy = self.machine.get("machine_busy_cores", 0.0)
-            out["other_processes_busy_cores"] = round(max(0.0, busy - server_share - self.share), 2)
+            services = {name: cpu / self.wall for name, cpu in self.service_cpu.items()}
+            if any(share >= 0.005 for share in services.values()):
+                out["service_cpu_share_of_one_core"] = {
+                    name: round(share, 3) for name, share in services.items()
+                }
+            others = busy - server_share - self.share - sum(services.values())
+            out["other_processes_busy_cores"] = round(max(0.0, others), 2)
+            if len(self.server_cpu_by_process) > 1:
+                out["server_cpu_share_by_process"] = {
+                    name: round(cpu / self.wall, 3)
+                    for name, cpu in self.server_cpu_by_process.items()
+                }
         if operations:
             out["client_cpu_ms_per_op"] = round(self.cpu * 1000 / operations, 4)
         return out
 
 
+def _cpu_of(processes: Mapping[str, int]) -> dict[str, float]:
+    found = {}
+    for name, pid in processes.items():
+        with contextlib.suppress(OSError):  # a process that exited (row g kills one)
+            found[name] = cpu_seconds(pid)
+    return found
+
+
 @contextmanager
-def client_cpu(server_pid: int | None = None) -> Iterator[CpuSpan]:
-    """Measure the client's CPU (and the server's, given its pid) and the machine's load
-    over the block; other processes' load is what the machine did beyond the two."""
+def client_cpu(server: int | Mapping[str, int] | None = None) -> Iterator[CpuSpan]:
+    """Measure the client's CPU (and the server's: a pid, or name → pid of every server
+    process) and the machine's load over the block; other processes' load is what the
+    machine did beyond the two."""
     span = CpuSpan()
     watch = CpuWatch()
-    server = cpu_seconds(server_pid) if server_pid else 0.0
+    processes = {"server": server} if isinstance(server, int) else dict(server or {})
+    before = _cpu_of(processes)
+    services = service_cpu_seconds()
     cpu, wall = time.process_time(), time.perf_counter()
     try:
         yield span
@@ -88,5 +113,13 @@ def client_cpu(server_pid: int | None = None) -> Iterator[CpuSpan]:
         span.cpu = time.process_time() - cpu
         span.wall = time.perf_counter() - wall
         span.machine = watch.result()
-        if server_pid:
-            span.server_cpu = cpu_seconds(server_pid) - server
+        if processes:
+            after = _cpu_of(processes)
+            span.server_cpu_by_process = {
+                name: after[name] - before[name] for name in after if name in before
+            }
+            span.server_cpu = sum(span.server_cpu_by_process.values())
+        after_services = service_cpu_seconds()
+        span.service_cpu = {
+            name: max(0.0, after_services[name] - services[name]) for name in services
+        }

@@ -14,15 +14,15 @@ from typing import Any
 
 from client import Client
 from rows.common import Sizes, open_loop, task_body
-from server import bureau
+from server import Target
 from stats import client_cpu, percentile, summary
 
 WARMUP_SECONDS = 2.0
 WINDOW_SECONDS = 5.0  # p99 per window shows whether a tail is one burst or steady
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
-    with bureau(tmp) as server:
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
+    with target.server(tmp) as server:
         client = Client("127.0.0.1", server.port, server.key, size=64)
         await client.warm(16)
         request = client.request_bytes("POST", "/v1/tasks", task_body("noop"))
@@ -53,7 +53,7 @@ async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
         errors.clear()
 
         count = int(sizes.a_rate * sizes.a_seconds)
-        with client_cpu(server.pid) as span:
+        with client_cpu(server.processes) as span:
             started, _ = await open_loop(sizes.a_rate, count, post)
         elapsed = (max(finished) - started) if finished else 0.0
         windows: dict[int, list[float]] = {}

@@ -10,6 +10,12 @@ the median run is reported, with all of them beside it.
 
 DBOS runs the same two-step workflow through a queue in its own venv (`dbos_peer.py`),
 twice: with its default queue polling (1 s) and tuned (10 ms); the ratio uses the better.
+
+On PostgreSQL (`Target` with backend "postgres") the Bureau part runs on the target's
+topology (each repeat on a fresh database), and `run_peers` runs the PostgreSQL peers once:
+DBOS with a PostgreSQL system database (a fresh database per configuration) and Celery with
+a Redis broker (N units; two no-op calls per unit, no durability; `celery_peer.py`).
+`run.py` puts the ratios of every topology over the peers beside them.
 """
 
 from __future__ import annotations
@@ -20,15 +26,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import peers
 from client import Client
-from peers import run_dbos
 from rows.common import Sizes, status_counts, task_body, wait_count
-from server import ServerProcess, bureau, ceiling
+from server import POSTGRES_ADMIN_URL, REDIS_URL, Fleet, ServerProcess, Target, ceiling
 from stats import client_cpu
 
 POLL_SECONDS = 0.1  # /metrics counts by status with a table scan: poll gently
 WARMUP_TASKS = 200
 DBOS_CONFIGS = (("default polling", 64, 1.0), ("tuned polling", 16, 0.01))
+REDIS_SERVER_URL = REDIS_URL.rsplit("/", 1)[0]  # Celery's peer picks its own database
 
 
 async def _dispatch_all(
@@ -53,7 +60,7 @@ async def _dispatch_all(
 
 
 async def _measure(
-    server: ServerProcess,
+    server: ServerProcess | Fleet,
     count: int,
     concurrency: int,
     finished: Callable[[Client], Awaitable[int]],
@@ -69,7 +76,7 @@ async def _measure(
     async def done() -> int:
         return await finished(poller) - baseline
 
-    with client_cpu(server.pid) as span:
+    with client_cpu(server.processes) as span:
         started = time.perf_counter()
         watch = asyncio.ensure_future(
             wait_count(done, count, limit_s=max(120.0, count / 50), interval=POLL_SECONDS)
@@ -101,22 +108,33 @@ async def _ceiling_completed(poller: Client) -> int:
     return count
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
-    repeats = []
-    for i in range(sizes.b_repeats):  # each on a fresh server and database
-        (tmp / f"bureau-{i}").mkdir()
-        with bureau(tmp / f"bureau-{i}") as server:
+async def bureau_runs(
+    sizes: Sizes, tmp: Path, target: Target, repeats: int, prefix: str = "bureau"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`repeats` runs of N no-op tasks, each on a fresh server (and database); returns the
+    median run and all of them."""
+    runs = []
+    for i in range(repeats):
+        workdir = tmp / f"{prefix}-{i}"
+        workdir.mkdir()
+        with target.server(workdir) as server:
             one = await _measure(server, sizes.b_tasks, sizes.b_concurrency, _bureau_completed)
             one["server_problems"] = server.problems()
             one["server_diagnostics"] = server.diagnostics()
-        repeats.append(one)
-    result = sorted(repeats, key=lambda r: r["tasks_per_s"])[len(repeats) // 2]
+        runs.append(one)
+    return sorted(runs, key=lambda r: r["tasks_per_s"])[len(runs) // 2], runs
+
+
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
+    result, repeats = await bureau_runs(sizes, tmp, target, sizes.b_repeats)
     out: dict[str, Any] = {
         "bureau": result,
         "bureau_repeats_tasks_per_s": [r["tasks_per_s"] for r in repeats],
         "bureau_repeats_steal_share": [r["machine_steal_share"] for r in repeats],
         "concurrency": sizes.b_concurrency,
     }
+    if target.backend != "sqlite":
+        return out  # the PostgreSQL peers run once, in `run_peers`
 
     (tmp / "ceiling").mkdir()
     try:
@@ -127,22 +145,46 @@ async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     except Exception as exc:  # the ceiling is optional; report why it is missing
         out["fastapi_background"] = {"error": f"{type(exc).__name__}: {exc}"}
 
-    dbos_runs = []
-    for label, concurrency, polling in DBOS_CONFIGS:
-        workdir = tmp / f"dbos-{polling}"
-        try:
-            peer = await asyncio.to_thread(run_dbos, workdir, sizes.b_dbos, concurrency, polling)
-            dbos_runs.append({"config": label, **peer})
-        except Exception as exc:
-            dbos_runs.append({"config": label, "error": f"{type(exc).__name__}: {exc}"})
-    out["dbos"] = dbos_runs
-    best = max(
-        (run["workflows_per_s"] for run in dbos_runs if "workflows_per_s" in run), default=None
-    )
+    out["dbos"] = await _dbos_runs(sizes, tmp, postgres=False)
+    best = out["dbos_best_per_s"] = _best_dbos(out["dbos"])
     if best:
-        out["dbos_best_per_s"] = best
         out["ratio_bureau_over_dbos"] = round(result["tasks_per_s"] / best, 2)
     ceiling_rate = out["fastapi_background"].get("tasks_per_s")
     if ceiling_rate:
         out["ratio_bureau_over_ceiling"] = round(result["tasks_per_s"] / ceiling_rate, 3)
+    return out
+
+
+async def _dbos_runs(sizes: Sizes, tmp: Path, *, postgres: bool) -> list[dict[str, Any]]:
+    """DBOS in both configurations; on PostgreSQL `peers.run_dbos` gives each run a fresh
+    database on the benchmark's server (and drops it)."""
+    runs = []
+    extra = {"database_url": POSTGRES_ADMIN_URL} if postgres else {}
+    for label, concurrency, polling in DBOS_CONFIGS:
+        workdir = tmp / f"dbos-{polling}"
+        try:
+            peer = await asyncio.to_thread(
+                peers.run_dbos, workdir, sizes.b_dbos, concurrency, polling, **extra
+            )
+            runs.append({"config": label, **peer})
+        except Exception as exc:
+            runs.append({"config": label, "error": f"{type(exc).__name__}: {exc}"})
+    return runs
+
+
+def _best_dbos(runs: list[dict[str, Any]]) -> float | None:
+    return max((r["workflows_per_s"] for r in runs if "workflows_per_s" in r), default=None)
+
+
+async def run_peers(sizes: Sizes, tmp: Path) -> dict[str, Any]:
+    """The PostgreSQL-side peers of row (b): DBOS on PostgreSQL, Celery + Redis (N tasks,
+    in a Redis database of its own that `peers.run_celery` flushes before and after)."""
+    out: dict[str, Any] = {"dbos": await _dbos_runs(sizes, tmp, postgres=True)}
+    out["dbos_best_per_s"] = _best_dbos(out["dbos"])
+    try:
+        out["celery"] = await asyncio.to_thread(
+            peers.run_celery, tmp / "celery", sizes.b_tasks, REDIS_SERVER_URL
+        )
+    except Exception as exc:
+        out["celery"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out

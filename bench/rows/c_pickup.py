@@ -15,7 +15,7 @@ from typing import Any
 
 from client import Client
 from rows.common import Sizes, open_loop, task_body
-from server import bureau
+from server import Target
 from stats import client_cpu, parse_iso, summary
 
 WARMUP_SECONDS = 1.0
@@ -28,8 +28,8 @@ def _working(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
-    with bureau(tmp) as server:
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
+    with target.server(tmp) as server:
         client = Client("127.0.0.1", server.port, server.key, size=128)
         await client.warm(16)
         request = client.request_bytes("POST", "/v1/tasks", task_body("noop"))
@@ -66,7 +66,7 @@ async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
         client_ms.clear()
         errors.clear()
         count = int(sizes.c_rate * sizes.c_seconds)
-        with client_cpu(server.pid) as span:
+        with client_cpu(server.processes) as span:
             await open_loop(sizes.c_rate, count, one)
         client.close()
         return {

@@ -32,6 +32,10 @@ class Sizes:
     f_subscribers: int = 1_000
     f_events: int = 20
     f_interval: float = 0.25
+    g_tasks: int = 20
+    g_lease_seconds: float = 5.0
+    h_tasks: int = 10_000
+    h_repeats: int = 2
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
@@ -50,6 +54,8 @@ class Sizes:
             e_sample=50,
             f_subscribers=1_000,
             f_events=10,
+            h_tasks=2_000,
+            h_repeats=1,
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from client import Client
 from rows.common import Sizes, dispatch, poll_status
-from server import bureau
+from server import Target
 from stats import client_cpu, parse_iso, percentile, summary
 
 CONCURRENT = 16
@@ -49,13 +49,13 @@ def _overheads(tasks: list[dict[str, Any]]) -> tuple[list[float], list[float], l
     return steps, bare, overhead
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
     n = sizes.d_steps
-    with bureau(tmp) as server:
+    with target.server(tmp) as server:
         client = Client("127.0.0.1", server.port, server.key, size=CONCURRENT * 2)
         for _ in range(3):  # warm-up
             await _run_one(client, n)
-        with client_cpu(server.pid) as span:
+        with client_cpu(server.processes) as span:
             sequential = []
             empty = []
             for _ in range(sizes.d_tasks):

@@ -20,7 +20,7 @@ from typing import Any
 
 from client import Client, SseRecorder, subscribe
 from rows.common import Sizes, open_loop, status_counts, task_body, until, wait_count
-from server import ServerProcess, bureau
+from server import ServerProcess, Target, bureau
 from stats import client_cpu, parse_iso, summary
 
 SENDERS = 64
@@ -119,7 +119,8 @@ def _timings(sent: dict[str, float], recorders: dict[str, SseRecorder]) -> dict[
     return out
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
+    assert target.backend == "sqlite", "this row runs on embedded SQLite only"
     with bureau(tmp) as server:
         client = Client("127.0.0.1", server.port, server.key, size=SENDERS + 8)
         poller = Client("127.0.0.1", server.port, server.key, size=1)

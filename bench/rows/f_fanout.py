@@ -17,7 +17,7 @@ from typing import Any
 
 from client import Client, SseRecorder, subscribe
 from rows.common import Sizes, dispatch, poll_status, until
-from server import ServerProcess, bureau
+from server import ServerProcess, Target, bureau
 from stats import client_cpu, parse_iso, summary
 
 BATCH = 100
@@ -93,7 +93,8 @@ async def _ended(recorder: SseRecorder) -> None:
     await recorder.ended
 
 
-async def run(sizes: Sizes, tmp: Path) -> dict[str, Any]:
+async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
+    assert target.backend == "sqlite", "this row runs on embedded SQLite only"
     with bureau(tmp) as server:
         client = Client("127.0.0.1", server.port, server.key, size=4)
         await _round(client, server, 50, 3, 0.05)  # warm-up: the code paths, not the figures
