@@ -1,9 +1,12 @@
 """Notifications shared between processes through Redis pub/sub (scale-out mode).
 
 Every message is delivered to this process's listeners at once and sent to Redis for the
-others, in order, by one sender task. Redis holds nothing durable: when it is down, messages
-to other processes are dropped (they are hints; workers poll and event readers re-read the
-database while `reliable` is False) and the listener reconnects with backoff.
+others, in order, by one sender task: whatever was published while the previous PUBLISH was
+in flight goes out together in the next one (one frame, prefixed with this process's origin,
+so a process skips its own frames without decoding them). Redis holds nothing durable: when
+it is down, messages to other processes are dropped (they are hints; workers poll and event
+readers re-read the database while `reliable` is False) and the listener reconnects with
+backoff.
 """
 
 from __future__ import annotations
@@ -23,19 +26,23 @@ from bureau.store.ids import new_id
 
 log = logging.getLogger("bureau.notify")
 OUTBOX_LIMIT = 10_000
+FRAME_LIMIT = 1_000  # messages per PUBLISH
 
 
 class RedisNotifier:
-    def __init__(self, url: str, *, channel: str = "bureau:notify") -> None:
+    def __init__(self, url: str) -> None:
         try:
             import redis.asyncio as redis_asyncio
         except ImportError:
             raise UsageError("Redis needs its client: pip install 'bureau[redis]'") from None
         self._client = redis_asyncio.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-        self._channel = channel
-        self._origin = new_id()
+        # Pub/sub channels are shared by all of a server's databases: name the database, so
+        # deployments on different Redis databases never hear each other.
+        self._channel = f"bureau:notify:{self._client.connection_pool.connection_kwargs.get('db', 0)}"
+        self._origin = new_id().encode() + b" "
         self._local = LocalNotifier()
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self._outbox: list[tuple[str, Any]] = []
+        self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.reliable = False
 
@@ -47,20 +54,23 @@ class RedisNotifier:
 
     def publish(self, channel: str, message: Any) -> None:
         self._local.publish(channel, message)
-        payload = orjson.dumps({"o": self._origin, "c": channel, "m": message})
-        try:
-            self._outbox.put_nowait(payload)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= OUTBOX_LIMIT:
             log.warning("redis outbox full; dropping a notification (the database has it)")
+            return
+        self._outbox.append((channel, message))
+        self._ready.set()
 
     def subscribe(self, channel: str, listener: Listener) -> Callable[[], None]:
         return self._local.subscribe(channel, listener)
 
     async def _send(self) -> None:
         while True:
-            payload = await self._outbox.get()
+            await self._ready.wait()
+            frame, self._outbox = self._outbox[:FRAME_LIMIT], self._outbox[FRAME_LIMIT:]
+            if not self._outbox:
+                self._ready.clear()
             try:
-                await self._client.publish(self._channel, payload)
+                await self._client.publish(self._channel, self._origin + orjson.dumps(frame))
             except Exception as exc:  # redis down: the message is a hint, drop it
                 if self.reliable:
                     log.warning("redis publish failed (%s); continuing without it", exc)
@@ -79,9 +89,16 @@ class RedisNotifier:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    data = orjson.loads(message["data"])
-                    if data["o"] != self._origin:
-                        self._local.publish(data["c"], data["m"])
+                    data: bytes = message["data"]
+                    if data.startswith(self._origin):
+                        continue
+                    try:
+                        frame = orjson.loads(data[data.index(b" ") + 1 :])
+                    except ValueError:
+                        log.warning("ignoring a malformed message on %s", self._channel)
+                        continue
+                    for channel, payload in frame:
+                        self._local.publish(channel, payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

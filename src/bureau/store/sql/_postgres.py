@@ -1,8 +1,12 @@
-"""PostgreSQL backend: one transaction per operation, on pooled connections in threads.
+"""PostgreSQL backend: group commit on one writer thread, reads on pooled threads.
 
-Operations are not batched here: PostgreSQL already flushes the WAL of concurrent commits
-together, and batches that lock several tasks' rows in arbitrary order deadlock each other.
-Reads run in autocommit (one round trip).
+Writes are queued and run by one writer thread: while a transaction runs, new operations
+wait, and the next transaction takes all of them ("commit as soon as the queue drains"), so
+under load one commit and one thread hop serve many operations. If any operation of a batch
+fails, the batch is rolled back and each operation re-run in a transaction of its own, so
+one failure never undoes another. One writer per process also means this process's batches
+never wait on each other's row locks; a deadlock with another process is retried.
+Reads run in autocommit (one round trip) on a pool of threads.
 A transaction that fails on a lost connection, a serialization failure, a deadlock or (once)
 a unique-key race is retried: operations are pure functions of the database state, so
 running one again is safe. Claims use `FOR UPDATE SKIP LOCKED`.
@@ -21,6 +25,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bureau.errors import UsageError
+from bureau.store.sql._batching import Pending, resolve, settle_batch
 from bureau.store.sql.queue import claim_statement
 
 T = TypeVar("T")
@@ -29,6 +34,7 @@ log = logging.getLogger("bureau.store")
 CLAIM = claim_statement(skip_locked=True)
 RETRYABLE_CODES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 RECONNECT_SECONDS = 60.0
+MAX_BATCH = 256
 
 
 def engine_url(url: str) -> str:
@@ -57,7 +63,9 @@ class PostgresDatabase:
         )
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._readers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg")
-        self._writers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg-w")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-pg-w")
+        self._pending: Pending = []
+        self._batch: asyncio.Future[None] | None = None
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
         result: T = self._transaction([op])[0]
@@ -82,7 +90,30 @@ class PostgresDatabase:
 
     async def write(self, op: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writers, self.run_sync, op)
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((op, future))
+        if self._batch is None:
+            self._next_batch(loop)
+        return await future
+
+    def _next_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        running = loop.run_in_executor(self._writer, settle_batch, batch, self._transaction)
+        self._batch = running
+
+        def settled(done: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+            self._batch = None
+            if done.cancelled() or done.exception() is not None:
+                error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error or RuntimeError("write batch failed"))
+            else:
+                resolve(batch, done.result())
+            if self._pending:
+                self._next_batch(loop)
+
+        running.add_done_callback(settled)
 
     def _transaction(self, ops: Sequence[Callable[[Connection], Any]]) -> list[Any]:
         started = time.monotonic()
@@ -108,8 +139,10 @@ class PostgresDatabase:
                 delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
+        while self._batch is not None:
+            await asyncio.wait([self._batch])
         self._readers.shutdown(wait=True)
-        self._writers.shutdown(wait=True)
+        self._writer.shutdown(wait=True)
         self.engine.dispose()
 
 

@@ -3,7 +3,9 @@
 `Changes` collects what an operation did that others must hear about once it commits
 (new events, queue wake-ups, cancel signals, webhook work). `touch_task` is the one way a
 task row changes together with its event log: it updates the row, advances `last_seq` and
-appends the events in the same statement pair, fenced by the lease token when given.
+appends the events, fenced by the lease token when given. On PostgreSQL that is one
+statement (the UPDATE and the INSERT in data-modifying CTEs: one round trip); on SQLite,
+where a statement costs microseconds and CTEs cannot modify data, an UPDATE and an INSERT.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Text, bindparam, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bureau.store.codec import dumps, iso, now
 from bureau.store.ids import new_id
@@ -89,13 +92,46 @@ def touch_task(
         params["_token"] = fence
     if guard == "question":
         params["_question_id"] = expected_question
-    statement = _touch_statement(fence is not None, guard, new_token)
-    row = conn.execute(statement, params).first()
-    if row is None:
-        return None
-    if new_events:
+    if new_events and conn.dialect.name == "postgresql":
+        params["_types"] = [kind for kind, _ in new_events]
+        params["_data"] = [dumps(data) for _, data in new_events]
+        statement = _touch_and_append(fence is not None, guard, new_token, tuple(sorted(values)))
+        row = conn.execute(statement, params).first()
+        if row is not None:
+            append_events(conn, changes, row, new_events, at, inserted=True)
+        return row
+    row = conn.execute(_touch_statement(fence is not None, guard, new_token), params).first()
+    if row is not None and new_events:
         append_events(conn, changes, row, new_events, at)
     return row
+
+
+@cache
+def _touch_and_append(fenced: bool, guard: str | None, new_token: bool, keys: tuple[str, ...]) -> Any:
+    """PostgreSQL: `WITH touched AS (UPDATE tasks ... RETURNING *), appended AS (INSERT INTO
+    events SELECT ... FROM touched, unnest(types, data)) SELECT * FROM touched`."""
+    touched = (
+        _touch_statement(fenced, guard, new_token)
+        .values({key: bindparam(key) for key in keys})
+        .cte("touched")
+    )
+    new = (
+        func.unnest(bindparam("_types", type_=ARRAY(Text)), bindparam("_data", type_=ARRAY(Text)))
+        .table_valued("type", "data", with_ordinality="ord")
+        .render_derived()
+    )
+    appended = insert(events).from_select(
+        ["task_id", "seq", "tenant_id", "type", "at", "data"],
+        select(
+            touched.c.id,
+            touched.c.last_seq - bindparam("_n") + new.c.ord,
+            touched.c.tenant_id,
+            new.c.type,
+            bindparam("_at"),
+            new.c.data,
+        ).join_from(touched, new, true()),
+    )
+    return select(touched).add_cte(appended.cte("appended"))
 
 
 def append_events(
@@ -104,7 +140,11 @@ def append_events(
     row: Row[Any],
     new_events: Sequence[EventSpec],
     at: float,
+    *,
+    inserted: bool = False,
 ) -> None:
+    """Insert the events `row` advanced `last_seq` for (unless already `inserted`), and
+    publish them and queue their webhooks once committed."""
     first = row.last_seq - len(new_events) + 1
     records = [
         {
@@ -117,7 +157,8 @@ def append_events(
         }
         for offset, (kind, data) in enumerate(new_events)
     ]
-    conn.execute(_INSERT_EVENTS, records)
+    if not inserted:
+        conn.execute(_INSERT_EVENTS, records)
     published = changes.events.setdefault(row.id, [])
     for record, (_, data) in zip(records, new_events, strict=True):
         published.append(
