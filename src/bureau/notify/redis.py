@@ -38,7 +38,9 @@ class RedisNotifier:
         self._client = redis_asyncio.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         # Pub/sub channels are shared by all of a server's databases: name the database, so
         # deployments on different Redis databases never hear each other.
-        self._channel = f"bureau:notify:{self._client.connection_pool.connection_kwargs.get('db', 0)}"
+        self._channel = (
+            f"bureau:notify:{self._client.connection_pool.connection_kwargs.get('db', 0)}"
+        )
         self._origin = new_id().encode() + b" "
         self._local = LocalNotifier()
         self._outbox: list[tuple[str, Any]] = []

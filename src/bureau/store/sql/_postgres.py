@@ -65,7 +65,7 @@ class PostgresDatabase:
         self._readers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg")
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-pg-w")
         self._pending: Pending = []
-        self._batch: asyncio.Future[None] | None = None
+        self._batch: asyncio.Future[Any] | None = None
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
         result: T = self._transaction([op])[0]

@@ -43,6 +43,25 @@ class Changes:
     webhooks: bool = False
 
 
+class Inserted:
+    """A row this transaction just inserted, from the values it sent: reading every column
+    back (RETURNING) would cost a round trip's worth of decoding for what Python holds."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, table: Any, values: Mapping[str, Any]) -> None:
+        self._mapping = {column.name: values.get(column.name) for column in table.c}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+TaskRow = Row[Any] | Inserted
+
+
 GUARDS = {
     "unfinished": tasks.c.status.not_in(TERMINAL_STATUSES),
     "question": (tasks.c.status == "input-required")
@@ -107,7 +126,9 @@ def touch_task(
 
 
 @cache
-def _touch_and_append(fenced: bool, guard: str | None, new_token: bool, keys: tuple[str, ...]) -> Any:
+def _touch_and_append(
+    fenced: bool, guard: str | None, new_token: bool, keys: tuple[str, ...]
+) -> Any:
     """PostgreSQL: `WITH touched AS (UPDATE tasks ... RETURNING *), appended AS (INSERT INTO
     events SELECT ... FROM touched, unnest(types, data)) SELECT * FROM touched`."""
     touched = (
@@ -137,7 +158,7 @@ def _touch_and_append(fenced: bool, guard: str | None, new_token: bool, keys: tu
 def append_events(
     conn: Connection,
     changes: Changes,
-    row: Row[Any],
+    row: TaskRow,
     new_events: Sequence[EventSpec],
     at: float,
     *,
@@ -171,7 +192,7 @@ def append_events(
 
 
 def _queue_webhooks(
-    conn: Connection, changes: Changes, row: Row[Any], records: list[dict[str, Any]]
+    conn: Connection, changes: Changes, row: TaskRow, records: list[dict[str, Any]]
 ) -> None:
     if not records:
         return

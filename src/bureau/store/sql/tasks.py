@@ -20,6 +20,8 @@ from bureau.store.codec import dumps, loads, now
 from bureau.store.ids import new_id
 from bureau.store.sql.common import (
     Changes,
+    Inserted,
+    TaskRow,
     append_events,
     artifacts_of,
     status_event,
@@ -64,7 +66,7 @@ _GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(
     idempotency_keys.c.tenant_id == bindparam("_tenant"),
     idempotency_keys.c.key == bindparam("_key"),
 )
-_INSERT_TASK = insert(tasks).returning(*tasks.c)
+_INSERT_TASK = insert(tasks)
 _INSERT_IDEMPOTENCY_KEY = insert(idempotency_keys)
 _INSERT_LEDGER = insert(ledger)
 _EVENTS_AFTER = (
@@ -108,7 +110,7 @@ def create_task(
     new: NewTask,
     idempotency_key: str | None = None,
     request_hash: str = "",
-) -> tuple[Row[Any], bool]:
+) -> tuple[TaskRow, bool]:
     """Insert the task, its first event, its hold and its idempotency key.
 
     Returns `(row, created)`; `created` is False when the key was seen before with the same
@@ -129,42 +131,41 @@ def create_task(
     if new.session_id is not None and new.on_busy != "queue":
         _admit_to_session(conn, changes, new)
     task_id = new_id("task_")
-    row = conn.execute(
-        _INSERT_TASK,
-        dict(
-            id=task_id,
-            tenant_id=new.tenant_id,
-            agent=new.agent,
-            agent_version=new.agent_version,
-            status="submitted",
-            goal=new.goal,
-            input=dumps(new.input),
-            profile=new.profile,
-            session_id=new.session_id,
-            webhook_url=new.webhook_url,
-            metadata=dumps(dict(new.metadata or {})),
-            usage=dumps({"steps": 0, "compute_seconds": 0.0}),
-            cost="0",
-            price=new.price,
-            parent_id=new.parent_id,
-            parent_position=new.parent_position,
-            revision=1,
-            deadline_seconds=new.deadline_seconds,
-            attempt=1,
-            max_attempts=new.max_attempts,
-            queue_state="ready",
-            available_at=at,
-            lease_token=0,
-            wake_pending=False,
-            cancel_requested=False,
-            dead_letter=False,
-            deadline_at=at + new.deadline_seconds,
-            idle_timeout=new.idle_timeout,
-            created_at=at,
-            updated_at=at,
-            last_seq=1,
-        ),
-    ).one()
+    values = dict(
+        id=task_id,
+        tenant_id=new.tenant_id,
+        agent=new.agent,
+        agent_version=new.agent_version,
+        status="submitted",
+        goal=new.goal,
+        input=dumps(new.input),
+        profile=new.profile,
+        session_id=new.session_id,
+        webhook_url=new.webhook_url,
+        metadata=dumps(dict(new.metadata or {})),
+        usage=dumps({"steps": 0, "compute_seconds": 0.0}),
+        cost="0",
+        price=new.price,
+        parent_id=new.parent_id,
+        parent_position=new.parent_position,
+        revision=1,
+        deadline_seconds=new.deadline_seconds,
+        attempt=1,
+        max_attempts=new.max_attempts,
+        queue_state="ready",
+        available_at=at,
+        lease_token=0,
+        wake_pending=False,
+        cancel_requested=False,
+        dead_letter=False,
+        deadline_at=at + new.deadline_seconds,
+        idle_timeout=new.idle_timeout,
+        created_at=at,
+        updated_at=at,
+        last_seq=1,
+    )
+    conn.execute(_INSERT_TASK, values)
+    row = Inserted(tasks, values)
     append_events(conn, changes, row, [status_event("submitted")], at)
     if idempotency_key is not None:
         conn.execute(
@@ -199,7 +200,7 @@ def _admit_to_session(conn: Connection, changes: Changes, new: NewTask) -> None:
         cancel_tree(conn, changes, busy_id, "interrupted by a newer task in the session")
 
 
-def ledger_entry(conn: Connection, row: Row[Any], kind: str) -> None:
+def ledger_entry(conn: Connection, row: TaskRow, kind: str) -> None:
     if Decimal(row.price) == 0:
         return
     conn.execute(
