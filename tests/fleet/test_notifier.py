@@ -1,0 +1,71 @@
+"""The Redis notifier between processes: order, no echo, isolation per Redis database."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bureau.notify.redis import RedisNotifier
+from tests.fleet.conftest import RedisProcess
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    process = RedisProcess(Path(tmp_path_factory.mktemp("redis")))
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def _until(predicate: Any, limit: float = 5.0) -> None:
+    """Wait for a condition set by listener callbacks (polled: they have no event to await)."""
+    for _ in range(int(limit / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("condition not reached")
+
+
+async def _exchange(port: int) -> None:
+    base = f"redis://127.0.0.1:{port}"
+    sender, receiver, elsewhere = (
+        RedisNotifier(f"{base}/5"),
+        RedisNotifier(f"{base}/5"),
+        RedisNotifier(f"{base}/6"),
+    )
+    heard: dict[str, list[Any]] = {"sender": [], "receiver": [], "elsewhere": []}
+    for name, notifier in (("sender", sender), ("receiver", receiver), ("elsewhere", elsewhere)):
+        notifier.subscribe("task:1", heard[name].append)
+        await notifier.start()
+    try:
+        await _until(lambda: sender.reliable and receiver.reliable and elsewhere.reliable)
+        for i in range(500):  # published in one burst: they travel in a few frames
+            sender.publish("task:1", [{"seq": i}])
+        await _until(lambda: len(heard["receiver"]) == 500)
+        assert heard["receiver"] == [[{"seq": i}] for i in range(500)]
+
+        # Garbage on the channel (another program) is skipped; later messages still arrive.
+        await receiver._client.publish(receiver._channel, b"not a frame")
+        sender.publish("task:1", "after")
+        await _until(lambda: heard["receiver"][-1] == "after")
+        await asyncio.sleep(0.2)
+    finally:
+        for notifier in (sender, receiver, elsewhere):
+            await notifier.close()
+    assert heard["sender"] == [[{"seq": i}] for i in range(500)] + ["after"]  # once, no echo
+    assert heard["elsewhere"] == []  # another Redis database is another deployment
+
+
+def test_messages_arrive_in_order_once_and_only_within_one_redis_database(
+    redis: RedisProcess,
+) -> None:
+    asyncio.run(_exchange(redis.port))
