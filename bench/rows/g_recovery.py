@@ -51,6 +51,13 @@ def _holding(path: Path) -> set[str]:
     return {task for task, step, *_ in _read_log(path) if step == "hold"}
 
 
+async def _final_status(client: Client, task_id: str) -> str:
+    try:
+        return str((await poll_status(client, task_id, limit_s=60.0))["status"])
+    except TimeoutError:
+        return "not finished in 60 s"
+
+
 async def _all_holding(log: Path, count: int, limit_s: float = 60.0) -> None:
     if not await until(lambda: len(_holding(log)) >= count, limit_s=limit_s):
         raise RuntimeError(f"only {len(_holding(log))} of {count} tasks reached step two")
@@ -87,7 +94,10 @@ async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
 
         killed_at = time.time()
         victim.kill()
-        expiry = dict(fleet.sql("select id, lease_expires_at from tasks where id = any(%s)", lost))
+        leases = fleet.sql("select id, lease_expires_at from tasks where id = any(%s)", lost)
+        expiry = {task_id: at for task_id, at in leases if at is not None}
+        if len(expiry) != len(lost):
+            raise RuntimeError(f"{len(lost) - len(expiry)} tasks of the killed worker unleased")
 
         def resumed() -> dict[str, float]:
             return {
@@ -100,7 +110,7 @@ async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
         all_resumed = await until(lambda: len(resumed()) >= len(lost), limit_s=limit)
         resumed_at = resumed()
         release.touch()
-        finals = await asyncio.gather(*(poll_status(client, i, limit_s=60.0) for i in ids))
+        finals = await asyncio.gather(*(_final_status(client, i) for i in ids))
 
         detected: dict[str, float] = {}
         first_step_completions = 0
@@ -128,8 +138,8 @@ async def run(sizes: Sizes, tmp: Path, target: Target) -> dict[str, Any]:
         "tasks_on_killed_worker": len(lost),
         "resumed": len(resumed_at),
         "all_resumed": all_resumed,
-        "completed": sum(1 for t in finals if t["status"] == "completed"),
-        "final_statuses": sorted({t["status"] for t in finals}),
+        "completed": finals.count("completed"),
+        "final_statuses": sorted(set(finals)),
         "resume_after_kill_s": summary(after_kill),
         "resume_after_lease_expiry_s": summary(after_expiry),
         "lease_expiry_after_kill_s": summary(expiry_after_kill),
