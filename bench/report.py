@@ -375,16 +375,18 @@ def _problems(results: dict[str, Any]) -> list[str]:
     pauses = []
     for key, r in results["rows"].items():
         found = r.get("server_diagnostics") or r.get("bureau", {}).get("server_diagnostics")
-        if found and "gc_pauses" not in found:  # a fleet: one entry per process
-            found = next(iter(found.values()))
-        if found:
-            gc, lag = found["gc_pauses"], found["lag_pauses"]
+        if not found:
+            continue
+        by_process = {"": found} if "gc_pauses" in found else found  # a fleet: per process
+        for name, one in by_process.items():
+            gc, lag = one["gc_pauses"], one["lag_pauses"]
             pauses.append(
-                f"- {key}: {gc['count']} GC pauses ≥ 10 ms (max {gc['max_ms']:.0f} ms), "
-                f"{lag['count']} loop stalls ≥ 20 ms (max {lag['max_ms']:.0f} ms)"
+                f"- {key}{' ' + name if name else ''}: {gc['count']} GC pauses ≥ 10 ms (max "
+                f"{gc['max_ms']:.0f} ms), {lag['count']} loop stalls ≥ 20 ms (max "
+                f"{lag['max_ms']:.0f} ms)"
             )
     if pauses:
-        out += ["Server pauses (`--diagnose`, the API process):", *pauses, ""]
+        out += ["Server pauses (`--diagnose`):", *pauses, ""]
     logged = {
         key: p
         for key, r in results["rows"].items()
