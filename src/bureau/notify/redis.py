@@ -27,6 +27,7 @@ from bureau.store.ids import new_id
 log = logging.getLogger("bureau.notify")
 OUTBOX_LIMIT = 10_000
 FRAME_LIMIT = 1_000  # messages per PUBLISH
+CLOSE_SECONDS = 2.0
 
 
 class RedisNotifier:
@@ -108,8 +109,8 @@ class RedisNotifier:
                     log.warning("redis unavailable (%s); falling back to the database", exc)
                 self.reliable = False
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):  # bounded: a dead server may not answer
+                    await asyncio.wait_for(pubsub.aclose(), CLOSE_SECONDS)  # type: ignore[no-untyped-call]
             # Wake everyone once: whatever was missed meanwhile is in the database.
             self._local.publish("queue", None)
             await asyncio.sleep(delay)
@@ -118,7 +119,10 @@ class RedisNotifier:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
+            if stuck:
+                log.warning("redis tasks did not stop within %s s; leaving them", CLOSE_SECONDS)
         await self._local.close()
         with contextlib.suppress(Exception):
             await self._client.aclose()
