@@ -28,8 +28,9 @@ class Database(Protocol):
     async def read(self, op: Callable[[Connection], T]) -> T:
         """Run `op` against committed state (no writes)."""
 
-    async def write(self, op: Callable[[Connection], T]) -> T:
-        """Run `op` in a transaction; return once committed."""
+    async def write(self, op: Callable[[Connection], T], *, interactive: bool = False) -> T:
+        """Run `op` in a transaction; return once committed. `interactive`: a caller (an API
+        request) waits on it; a backend may keep such writes apart from the engine's."""
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
         """Run `op` in a transaction of its own, blocking (startup and maintenance only)."""

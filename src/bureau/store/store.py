@@ -42,8 +42,11 @@ class Store:
         self._claim = claim
         self._versions: dict[tuple[str, str], tuple[float, Row[Any]]] = {}
 
-    async def write(self, op: Callable[[Connection, Changes], T]) -> T:
-        """Run a write operation and publish its changes once committed."""
+    async def write(
+        self, op: Callable[[Connection, Changes], T], *, interactive: bool = False
+    ) -> T:
+        """Run a write operation and publish its changes once committed; `interactive` for
+        the API's writes (see `Database.write`)."""
         committed: list[Changes] = []
 
         def attempt(conn: Connection) -> T:
@@ -52,7 +55,7 @@ class Store:
             committed[:] = [changes]
             return result
 
-        result = await self.db.write(attempt)
+        result = await self.db.write(attempt, interactive=interactive)
         self._publish(committed[0])
         return result
 
@@ -75,7 +78,8 @@ class Store:
         self, new: task_ops.NewTask, idempotency_key: str | None, request_hash: str
     ) -> tuple[dict[str, Any], bool]:
         row, created = await self.write(
-            lambda conn, ch: task_ops.create_task(conn, ch, new, idempotency_key, request_hash)
+            lambda conn, ch: task_ops.create_task(conn, ch, new, idempotency_key, request_hash),
+            interactive=True,
         )
         return task_public(row._mapping), created
 
@@ -104,7 +108,8 @@ class Store:
 
     async def add_message(self, tenant_id: str, task_id: str, **message: Any) -> dict[str, Any]:
         await self.write(
-            lambda conn, ch: task_ops.add_message(conn, ch, tenant_id, task_id, **message)
+            lambda conn, ch: task_ops.add_message(conn, ch, tenant_id, task_id, **message),
+            interactive=True,
         )
         return await self.task(tenant_id, task_id)
 
@@ -115,7 +120,7 @@ class Store:
                 raise InvalidState(f"task {task_id} is already {row.status}")
             task_ops.cancel_tree(conn, changes, task_id, reason)
 
-        await self.write(op)
+        await self.write(op, interactive=True)
         return await self.task(tenant_id, task_id)
 
     async def review(
@@ -124,7 +129,8 @@ class Store:
         await self.write(
             lambda conn, ch: task_ops.review_task(
                 conn, ch, tenant_id, task_id, accept=accept, review=review, redo=redo
-            )
+            ),
+            interactive=True,
         )
         return await self.task(tenant_id, task_id)
 

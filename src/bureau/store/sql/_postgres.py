@@ -1,11 +1,14 @@
-"""PostgreSQL backend: group commit on one writer thread, reads on pooled threads.
+"""PostgreSQL backend: group commit on writer threads, reads on pooled threads.
 
-Writes are queued and run by one writer thread: while a transaction runs, new operations
+Writes are queued and run by a writer thread: while its transaction runs, new operations
 wait, and the next transaction takes all of them ("commit as soon as the queue drains"), so
 under load one commit and one thread hop serve many operations. If any operation of a batch
 fails, the batch is rolled back and each operation re-run in a transaction of its own, so
-one failure never undoes another. One writer per process also means this process's batches
-never wait on each other's row locks; a deadlock with another process is retried.
+one failure never undoes another. There are two writers: one for the engine (workers,
+reaper, webhooks) and one for API requests, so a dispatch never queues behind the engine's
+batches. A single engine writer means the engine's batches (which lock many tasks' rows)
+never wait on each other; a rare deadlock with an API request or another process is
+detected by PostgreSQL and retried.
 Reads run in autocommit (one round trip) on a pool of threads.
 A transaction that fails on a lost connection, a serialization failure, a deadlock or (once)
 a unique-key race is retried: operations are pure functions of the database state, so
@@ -25,7 +28,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bureau.errors import UsageError
-from bureau.store.sql._batching import Pending, resolve, settle_batch
+from bureau.store.sql._batching import Pending, Transaction, resolve, settle_batch
 from bureau.store.sql.queue import claim_statement
 
 T = TypeVar("T")
@@ -63,9 +66,12 @@ class PostgresDatabase:
         )
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._readers = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="bureau-pg")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bureau-pg-w")
-        self._pending: Pending = []
-        self._batch: asyncio.Future[Any] | None = None
+        self._writers = {
+            interactive: _Writer(
+                self._transaction, "bureau-pg-api" if interactive else "bureau-pg-w"
+            )
+            for interactive in (False, True)
+        }
 
     def run_sync(self, op: Callable[[Connection], T]) -> T:
         result: T = self._transaction([op])[0]
@@ -88,32 +94,8 @@ class PostgresDatabase:
                     raise
                 time.sleep(0.2)
 
-    async def write(self, op: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._pending.append((op, future))
-        if self._batch is None:
-            self._next_batch(loop)
-        return await future
-
-    def _next_batch(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        running = loop.run_in_executor(self._writer, settle_batch, batch, self._transaction)
-        self._batch = running
-
-        def settled(done: asyncio.Future[list[tuple[bool, Any]]]) -> None:
-            self._batch = None
-            if done.cancelled() or done.exception() is not None:
-                error = done.exception() if not done.cancelled() else asyncio.CancelledError()
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error or RuntimeError("write batch failed"))
-            else:
-                resolve(batch, done.result())
-            if self._pending:
-                self._next_batch(loop)
-
-        running.add_done_callback(settled)
+    async def write(self, op: Callable[[Connection], T], *, interactive: bool = False) -> T:
+        return await self._writers[interactive].write(op)
 
     def _transaction(self, ops: Sequence[Callable[[Connection], Any]]) -> list[Any]:
         started = time.monotonic()
@@ -139,11 +121,52 @@ class PostgresDatabase:
                 delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
+        for writer in self._writers.values():
+            await writer.close()
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()
+
+
+class _Writer:
+    """One writer thread: queued operations run in batches, one transaction each."""
+
+    def __init__(self, transaction: Transaction, name: str) -> None:
+        self._transaction = transaction
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._pending: Pending = []
+        self._batch: asyncio.Future[Any] | None = None
+
+    async def write(self, op: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((op, future))
+        if self._batch is None:
+            self._next_batch(loop)
+        return await future
+
+    def _next_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        running = loop.run_in_executor(self._thread, settle_batch, batch, self._transaction)
+        self._batch = running
+
+        def settled(done: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+            self._batch = None
+            if done.cancelled() or done.exception() is not None:
+                error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error or RuntimeError("write batch failed"))
+            else:
+                resolve(batch, done.result())
+            if self._pending:
+                self._next_batch(loop)
+
+        running.add_done_callback(settled)
+
+    async def close(self) -> None:
         while self._batch is not None:
             await asyncio.wait([self._batch])
-        self._readers.shutdown(wait=True)
-        self._writer.shutdown(wait=True)
-        self.engine.dispose()
+        self._thread.shutdown(wait=True)
 
 
 def _is_disconnect(exc: DBAPIError) -> bool:

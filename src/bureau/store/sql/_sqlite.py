@@ -55,7 +55,8 @@ class SqliteDatabase:
     async def read(self, op: Callable[[Connection], T]) -> T:
         return op(self._reader)
 
-    async def write(self, op: Callable[[Connection], T]) -> T:
+    async def write(self, op: Callable[[Connection], T], *, interactive: bool = False) -> T:
+        """Every write shares the next group commit (one writer: SQLite allows no more)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((op, future))

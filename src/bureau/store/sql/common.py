@@ -24,6 +24,7 @@ from bureau.store.sql.schema import (
     TERMINAL_STATUSES,
     artifacts,
     events,
+    journal,
     tasks,
     webhook_deliveries,
 )
@@ -70,8 +71,13 @@ GUARDS = {
 }
 
 
+NARROW = (tasks.c.id, tasks.c.tenant_id, tasks.c.revision, tasks.c.last_seq, tasks.c.webhook_url)
+"""The columns a `narrow` touch returns: enough to append events and journal entries."""
+JOURNAL_FIELDS = ("position", "kind", "name", "status", "result", "seconds", "at")
+
+
 @cache
-def _touch_statement(fenced: bool, guard: str | None, new_token: bool) -> Any:
+def _touch_statement(fenced: bool, guard: str | None, new_token: bool, narrow: bool) -> Any:
     """Built once per shape: SQLAlchemy then skips statement construction and cache keys."""
     stmt = update(tasks).where(tasks.c.id == bindparam("_id"))
     if fenced:
@@ -84,7 +90,7 @@ def _touch_statement(fenced: bool, guard: str | None, new_token: bool) -> Any:
     }
     if new_token:
         values["lease_token"] = tasks.c.lease_token + 1
-    return stmt.values(**values).returning(*tasks.c)
+    return stmt.values(**values).returning(*(NARROW if narrow else tasks.c))
 
 
 def touch_task(
@@ -97,13 +103,17 @@ def touch_task(
     guard: str | None = None,
     expected_question: str | None = None,
     new_token: bool = False,
+    narrow: bool = False,
+    journal_record: Mapping[str, Any] | None = None,
     **values: Any,
 ) -> Row[Any] | None:
     """Update a task and append events atomically; None if no row matched.
 
     `fence` restricts the update to the lease holder; `guard` names a compare-and-set
     condition from `GUARDS` (`question` compares with `expected_question`); `new_token` fences
-    out whoever holds the task now. The returned row is the task after the update.
+    out whoever holds the task now. The returned row is the task after the update (only
+    the `NARROW` columns when `narrow`). `journal_record` (the `JOURNAL_FIELDS`) is
+    journaled for the task's current revision in the same statement.
     """
     at = now()
     params = {"_id": task_id, "_n": len(new_events), "_at": at, **values}
@@ -111,28 +121,50 @@ def touch_task(
         params["_token"] = fence
     if guard == "question":
         params["_question_id"] = expected_question
-    if new_events and conn.dialect.name == "postgresql":
+    shape = (fence is not None, guard, new_token, narrow)
+    if conn.dialect.name == "postgresql" and (new_events or journal_record):
         params["_types"] = [kind for kind, _ in new_events]
         params["_data"] = [dumps(data) for _, data in new_events]
-        statement = _touch_and_append(fence is not None, guard, new_token, tuple(sorted(values)))
+        for key, value in (journal_record or {}).items():
+            params[f"_j_{key}"] = value
+        keys = tuple(sorted(values))
+        statement = _touch_in_one(*shape, keys, journal_record is not None)
         row = conn.execute(statement, params).first()
-        if row is not None:
+        if row is not None and new_events:
             append_events(conn, changes, row, new_events, at, inserted=True)
         return row
-    row = conn.execute(_touch_statement(fence is not None, guard, new_token), params).first()
-    if row is not None and new_events:
+    row = conn.execute(_touch_statement(*shape), params).first()
+    if row is None:
+        return None
+    if new_events:
         append_events(conn, changes, row, new_events, at)
+    if journal_record is not None:
+        conn.execute(
+            _INSERT_JOURNAL,
+            {
+                **journal_record,
+                "task_id": row.id,
+                "revision": row.revision,
+                "tenant_id": row.tenant_id,
+            },
+        )
     return row
 
 
 @cache
-def _touch_and_append(
-    fenced: bool, guard: str | None, new_token: bool, keys: tuple[str, ...]
+def _touch_in_one(
+    fenced: bool,
+    guard: str | None,
+    new_token: bool,
+    narrow: bool,
+    keys: tuple[str, ...],
+    journaled: bool,
 ) -> Any:
-    """PostgreSQL: `WITH touched AS (UPDATE tasks ... RETURNING *), appended AS (INSERT INTO
-    events SELECT ... FROM touched, unnest(types, data)) SELECT * FROM touched`."""
+    """PostgreSQL: `WITH touched AS (UPDATE tasks ... RETURNING ...), appended AS (INSERT INTO
+    events SELECT ... FROM touched, unnest(types, data)) [, journaled AS (INSERT INTO
+    journal SELECT ... FROM touched)] SELECT * FROM touched`."""
     touched = (
-        _touch_statement(fenced, guard, new_token)
+        _touch_statement(fenced, guard, new_token, narrow)
         .values({key: bindparam(key) for key in keys})
         .cte("touched")
     )
@@ -152,7 +184,19 @@ def _touch_and_append(
             new.c.data,
         ).join_from(touched, new, true()),
     )
-    return select(touched).add_cte(appended.cte("appended"))
+    statement = select(touched).add_cte(appended.cte("appended"))
+    if journaled:
+        record = insert(journal).from_select(
+            ["task_id", "revision", "tenant_id", *JOURNAL_FIELDS],
+            select(
+                touched.c.id,
+                touched.c.revision,
+                touched.c.tenant_id,
+                *(bindparam(f"_j_{name}", type_=journal.c[name].type) for name in JOURNAL_FIELDS),
+            ),
+        )
+        statement = statement.add_cte(record.cte("journaled"))
+    return statement
 
 
 def append_events(
@@ -186,6 +230,8 @@ def append_events(
             {"seq": record["seq"], "type": record["type"], "at": iso(at), "data": data}
         )
     if row.webhook_url:
+        if "status" not in row._mapping:  # a narrow row: the payload shows the whole task
+            row = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
         _queue_webhooks(
             conn, changes, row, [r for r in records if r["type"] in WEBHOOK_EVENT_TYPES]
         )
@@ -225,6 +271,7 @@ def _queue_webhooks(
 
 
 _INSERT_EVENTS = insert(events)
+_INSERT_JOURNAL = insert(journal)
 _INSERT_DELIVERIES = insert(webhook_deliveries)
 _ARTIFACTS_OF = (
     select(artifacts)

@@ -161,7 +161,7 @@ def _fenced(
     new_events: Sequence[EventSpec],
     **values: Any,
 ) -> Row[Any]:
-    row = touch_task(conn, changes, task_id, new_events, fence=token, **values)
+    row = touch_task(conn, changes, task_id, new_events, fence=token, narrow=True, **values)
     if row is None:
         raise LeaseLost(f"task {task_id} is no longer held under lease token {token}")
     return row
@@ -182,30 +182,29 @@ def journal_entry(
     seconds: float | None = None,
     replace: bool = False,
     **task_values: Any,
-) -> Row[Any]:
+) -> None:
     """Journal one durable call with its events, fenced; `replace` an entry recorded before
     (a `started` step, a `pending` question or child)."""
+    record = dict(
+        position=position,
+        kind=kind,
+        name=name,
+        status=entry_status,
+        result=dumps(result),
+        seconds=seconds,
+        at=now(),
+    )
+    if not replace:  # the common case: one statement on PostgreSQL
+        _fenced(conn, changes, task_id, token, new_events, journal_record=record, **task_values)
+        return
     row = _fenced(conn, changes, task_id, token, new_events, **task_values)
-    if replace:
-        conn.execute(
-            _DELETE_JOURNAL, {"_id": task_id, "_revision": row.revision, "_position": position}
-        )
+    conn.execute(
+        _DELETE_JOURNAL, {"_id": task_id, "_revision": row.revision, "_position": position}
+    )
     conn.execute(
         _INSERT_JOURNAL,
-        dict(
-            task_id=task_id,
-            revision=row.revision,
-            position=position,
-            tenant_id=row.tenant_id,
-            kind=kind,
-            name=name,
-            status=entry_status,
-            result=dumps(result),
-            seconds=seconds,
-            at=now(),
-        ),
+        {**record, "task_id": task_id, "revision": row.revision, "tenant_id": row.tenant_id},
     )
-    return row
 
 
 def add_events(
