@@ -45,16 +45,18 @@ class Runner:
         self.artifact_store = artifact_store
         self.session_ttl = session_ttl
 
-    async def run(self, row: Row[Any], settling: Callable[[], None] = lambda: None) -> None:
+    async def run(
+        self, claimed: queue.Claimed, settling: Callable[[], None] = lambda: None
+    ) -> None:
         """Run the task held under `row.lease_token` until it settles or parks.
 
         Cancellation of the calling coroutine (a cancel signal, lost lease, shutdown)
         cancels the agent and settles nothing: whoever took the lease owns the task now.
         `settling` is called once the agent is done and its outcome is being written.
         """
+        row = claimed.row
         definition = self.agents[(row.agent, row.agent_version)]
-        entries, session_state = await self.store.load_run(row)
-        runtime = TaskRuntime(self.store, row, entries, self.artifact_store)
+        runtime = TaskRuntime(self.store, row, claimed.journal, self.artifact_store)
         try:
             ctx = Context(
                 runtime,
@@ -62,7 +64,7 @@ class Runner:
                 task_id=row.id,
                 goal=row.goal,
                 input=loads(row.input),
-                session=session_state,
+                session=claimed.session,
                 feedback=row.feedback,
                 profile=row.profile,
                 attempt=row.attempt,
@@ -74,7 +76,7 @@ class Runner:
             outcome = await drive(definition.fn, ctx, runtime.gate)
         settling()
         try:
-            await self._settle(row, definition, runtime, outcome, session_state)
+            await self._settle(row, definition, runtime, outcome, claimed.session)
         except LeaseLost:
             log.info("task %s: lease lost before settling; another owner has it", row.id)
 

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from bureau.engine.runner import Runner
 from bureau.store.ids import new_id
 from bureau.store.sql import queue
@@ -81,26 +79,28 @@ class Worker:
             free = self.options.concurrency - len(self.running)
             if free > 0 and self.agent_refs:
                 try:
-                    rows = await self.store.claim(
+                    claimed = await self.store.claim(
                         self.owner, self.agent_refs, free, self.options.lease_seconds
                     )
                 except Exception:
                     log.exception("claiming failed; retrying")
-                    rows = []
-                for row in rows:
-                    self._start(row)
-                if rows and len(rows) == free:
+                    claimed = []
+                for one in claimed:
+                    self._start(one)
+                if claimed and len(claimed) == free:
                     continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
 
-    def _start(self, row: Row[Any]) -> None:
-        task = asyncio.create_task(self._run(row), name=f"bureau-task-{row.id}")
+    def _start(self, claimed: queue.Claimed) -> None:
+        row = claimed.row
+        task = asyncio.create_task(self._run(claimed), name=f"bureau-task-{row.id}")
         self.running[row.id] = _Run(task, row.lease_token)
 
-    async def _run(self, row: Row[Any]) -> None:
+    async def _run(self, claimed: queue.Claimed) -> None:
+        row = claimed.row
         try:
-            await self.runner.run(row, settling=lambda: self._settling(row.id))
+            await self.runner.run(claimed, settling=lambda: self._settling(row.id))
         except asyncio.CancelledError:
             log.info("task %s: run stopped (canceled, timed out or lease lost)", row.id)
         except Exception:

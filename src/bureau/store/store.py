@@ -32,7 +32,7 @@ from bureau.store.views import event_public, task_public
 
 T = TypeVar("T")
 CATALOG_TTL = 2.0
-ClaimOperation = Callable[..., list[Row[Any]]]
+ClaimOperation = Callable[..., list[queue.Claimed]]
 
 
 class Store:
@@ -212,7 +212,7 @@ class Store:
 
     async def claim(
         self, owner: str, agent_refs: Sequence[tuple[str, str]], limit: int, lease_seconds: float
-    ) -> list[Row[Any]]:
+    ) -> list[queue.Claimed]:
         return await self.write(
             lambda conn, ch: self._claim(conn, ch, owner, agent_refs, limit, lease_seconds)
         )
@@ -223,9 +223,6 @@ class Store:
         return await self.write(
             lambda conn, _: queue.renew_leases(conn, owner, held, lease_seconds)
         )
-
-    async def load_run(self, row: Row[Any]) -> tuple[list[Row[Any]], dict[str, Any]]:
-        return await self.read(lambda conn: queue.load_run(conn, row))
 
     async def sweep(self, auto_accept_seconds: float) -> int:
         def op(conn: Connection, changes: Changes) -> int:

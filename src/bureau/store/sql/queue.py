@@ -8,6 +8,7 @@ caller gets `LeaseLost`. Claiming itself is dialect specific (see `_claim_*`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, tuple_, update
@@ -82,6 +83,16 @@ def claim_statement(*, skip_locked: bool) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A task just leased, with what its run needs: the journal of its current revision and
+    its session state (both loaded in the claiming transaction)."""
+
+    row: Row[Any]
+    journal: list[Row[Any]]
+    session: dict[str, Any]
+
+
 def claim_tasks(
     conn: Connection,
     changes: Changes,
@@ -91,7 +102,7 @@ def claim_tasks(
     lease_seconds: float,
     *,
     statement: Any,
-) -> list[Row[Any]]:
+) -> list[Claimed]:
     """Lease up to `limit` ready tasks with `statement` (from `claim_statement`)."""
     at = now()
     params = {
@@ -107,8 +118,9 @@ def claim_tasks(
 
 def mark_claimed(
     conn: Connection, changes: Changes, rows: Sequence[Row[Any]], at: float
-) -> list[Row[Any]]:
-    """Emit `working` for tasks that start for the first time in this revision."""
+) -> list[Claimed]:
+    """Emit `working` for tasks that start for the first time in this revision (their
+    journal is empty: nothing to load), and load the journal of the others."""
     claimed = []
     for row in rows:
         if row.status == "submitted":
@@ -121,9 +133,10 @@ def mark_claimed(
                 started_at=row.started_at or at,
                 idle_deadline_at=at + row.idle_timeout,
             )
-            claimed.append(started or row)
+            row, entries = started or row, []
         else:
-            claimed.append(row)
+            entries = list(conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision}))
+        claimed.append(Claimed(row, entries, _session_state(conn, row)))
     return claimed
 
 
@@ -138,19 +151,18 @@ def renew_leases(
     return set(held) - {r.id for r in kept}
 
 
-def load_run(conn: Connection, row: Row[Any]) -> tuple[list[Row[Any]], dict[str, Any]]:
-    """The journal of the task's current revision, and its session state."""
-    entries = conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision}).all()
-    state: dict[str, Any] = {}
-    if row.session_id is not None:
-        found = conn.execute(
-            select(sessions.c.state, sessions.c.expires_at).where(
-                sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.session_id
-            )
-        ).first()
-        if found is not None and (found.expires_at is None or found.expires_at > now()):
-            state = loads(found.state)
-    return list(entries), state
+def _session_state(conn: Connection, row: Row[Any]) -> dict[str, Any]:
+    if row.session_id is None:
+        return {}
+    found = conn.execute(
+        select(sessions.c.state, sessions.c.expires_at).where(
+            sessions.c.tenant_id == row.tenant_id, sessions.c.id == row.session_id
+        )
+    ).first()
+    if found is None or (found.expires_at is not None and found.expires_at <= now()):
+        return {}
+    state: dict[str, Any] = loads(found.state)
+    return state
 
 
 def _fenced(
