@@ -210,31 +210,47 @@ def append_events(
 ) -> None:
     """Insert the events `row` advanced `last_seq` for (unless already `inserted`), and
     publish them and queue their webhooks once committed."""
-    first = row.last_seq - len(new_events) + 1
-    records = [
-        {
-            "task_id": row.id,
-            "seq": first + offset,
-            "tenant_id": row.tenant_id,
-            "type": kind,
-            "at": at,
-            "data": dumps(data),
-        }
-        for offset, (kind, data) in enumerate(new_events)
-    ]
+    append_events_of(conn, changes, [(row, new_events)], at, inserted=inserted)
+
+
+def append_events_of(
+    conn: Connection,
+    changes: Changes,
+    appended: Sequence[tuple[TaskRow, Sequence[EventSpec]]],
+    at: float,
+    *,
+    inserted: bool = False,
+) -> None:
+    """`append_events` for several tasks: one INSERT for all of them."""
+    per_task = []
+    for row, new_events in appended:
+        first = row.last_seq - len(new_events) + 1
+        records = [
+            {
+                "task_id": row.id,
+                "seq": first + offset,
+                "tenant_id": row.tenant_id,
+                "type": kind,
+                "at": at,
+                "data": dumps(data),
+            }
+            for offset, (kind, data) in enumerate(new_events)
+        ]
+        per_task.append((row, new_events, records))
     if not inserted:
-        conn.execute(_INSERT_EVENTS, records)
-    published = changes.events.setdefault(row.id, [])
-    for record, (_, data) in zip(records, new_events, strict=True):
-        published.append(
-            {"seq": record["seq"], "type": record["type"], "at": iso(at), "data": data}
-        )
-    if row.webhook_url:
-        if "status" not in row._mapping:  # a narrow row: the payload shows the whole task
-            row = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
-        _queue_webhooks(
-            conn, changes, row, [r for r in records if r["type"] in WEBHOOK_EVENT_TYPES]
-        )
+        conn.execute(_INSERT_EVENTS, [record for _, _, records in per_task for record in records])
+    for row, new_events, records in per_task:
+        published = changes.events.setdefault(row.id, [])
+        for record, (_, data) in zip(records, new_events, strict=True):
+            published.append(
+                {"seq": record["seq"], "type": record["type"], "at": iso(at), "data": data}
+            )
+        if row.webhook_url:
+            if "status" not in row._mapping:  # a narrow row: the payload shows the whole task
+                row = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
+            _queue_webhooks(
+                conn, changes, row, [r for r in records if r["type"] in WEBHOOK_EVENT_TYPES]
+            )
 
 
 def _queue_webhooks(

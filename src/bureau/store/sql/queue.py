@@ -11,11 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, tuple_, update
 
 from bureau.errors import LeaseLost
 from bureau.store.codec import dumps, loads, now
-from bureau.store.sql.common import Changes, EventSpec, status_event, touch_task
+from bureau.store.sql.common import (
+    Changes,
+    EventSpec,
+    append_events_of,
+    status_event,
+    touch_task,
+)
 from bureau.store.sql.schema import journal, sessions, tasks
 from bureau.store.sql.tasks import finish, session_order_clause
 
@@ -29,6 +35,18 @@ _LOAD_JOURNAL = (
     select(journal)
     .where(journal.c.task_id == bindparam("_id"), journal.c.revision == bindparam("_revision"))
     .order_by(journal.c.position)
+)
+_START = (  # tasks claimed for the first time in their revision start working
+    update(tasks)
+    .where(tasks.c.id.in_(bindparam("_ids", expanding=True)), tasks.c.status == "submitted")
+    .values(
+        status="working",
+        started_at=func.coalesce(tasks.c.started_at, bindparam("_at")),
+        idle_deadline_at=bindparam("_at") + tasks.c.idle_timeout,
+        last_seq=tasks.c.last_seq + 1,
+        updated_at=bindparam("_at"),
+    )
+    .returning(*tasks.c)
 )
 _WAKE_PENDING = select(tasks.c.wake_pending).where(
     tasks.c.id == bindparam("_id"), tasks.c.lease_token == bindparam("_token")
@@ -121,19 +139,16 @@ def mark_claimed(
 ) -> list[Claimed]:
     """Emit `working` for tasks that start for the first time in this revision (their
     journal is empty: nothing to load), and load the journal of the others."""
+    fresh = [row.id for row in rows if row.status == "submitted"]
+    started = {}
+    if fresh:  # one UPDATE and one INSERT for the whole batch
+        started = {r.id: r for r in conn.execute(_START, {"_ids": fresh, "_at": at})}
+        working = [status_event("working")]
+        append_events_of(conn, changes, [(row, working) for row in started.values()], at)
     claimed = []
     for row in rows:
-        if row.status == "submitted":
-            started = touch_task(
-                conn,
-                changes,
-                row.id,
-                [status_event("working")],
-                status="working",
-                started_at=row.started_at or at,
-                idle_deadline_at=at + row.idle_timeout,
-            )
-            row, entries = started or row, []
+        if row.id in started:
+            row, entries = started[row.id], []
         else:
             entries = list(conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision}))
         claimed.append(Claimed(row, entries, _session_state(conn, row)))
