@@ -116,15 +116,13 @@ def touch_task(
     journaled for the task's current revision in the same statement.
     """
     at = now()
-    params = {"_id": task_id, "_n": len(new_events), "_at": at, **values}
+    params = {"_id": task_id, **_event_params(new_events, at), **values}
     if fence is not None:
         params["_token"] = fence
     if guard == "question":
         params["_question_id"] = expected_question
     shape = (fence is not None, guard, new_token, narrow)
     if conn.dialect.name == "postgresql" and (new_events or journal_record):
-        params["_types"] = [kind for kind, _ in new_events]
-        params["_data"] = [dumps(data) for _, data in new_events]
         for key, value in (journal_record or {}).items():
             params[f"_j_{key}"] = value
         keys = tuple(sorted(values))
@@ -168,23 +166,7 @@ def _touch_in_one(
         .values({key: bindparam(key) for key in keys})
         .cte("touched")
     )
-    new = (
-        func.unnest(bindparam("_types", type_=ARRAY(Text)), bindparam("_data", type_=ARRAY(Text)))
-        .table_valued("type", "data", with_ordinality="ord")
-        .render_derived()
-    )
-    appended = insert(events).from_select(
-        ["task_id", "seq", "tenant_id", "type", "at", "data"],
-        select(
-            touched.c.id,
-            touched.c.last_seq - bindparam("_n") + new.c.ord,
-            touched.c.tenant_id,
-            new.c.type,
-            bindparam("_at"),
-            new.c.data,
-        ).join_from(touched, new, true()),
-    )
-    statement = select(touched).add_cte(appended.cte("appended"))
+    statement = select(touched).add_cte(_events_of(touched).cte("appended"))
     if journaled:
         record = insert(journal).from_select(
             ["task_id", "revision", "tenant_id", *JOURNAL_FIELDS],
@@ -197,6 +179,67 @@ def _touch_in_one(
         )
         statement = statement.add_cte(record.cte("journaled"))
     return statement
+
+
+def _events_of(source: Any) -> Any:
+    """PostgreSQL: INSERT INTO events the `_types`/`_data` arrays for the task row in CTE
+    `source` (its `last_seq` already advanced by `_n`)."""
+    new = (
+        func.unnest(bindparam("_types", type_=ARRAY(Text)), bindparam("_data", type_=ARRAY(Text)))
+        .table_valued("type", "data", with_ordinality="ord")
+        .render_derived()
+    )
+    return insert(events).from_select(
+        ["task_id", "seq", "tenant_id", "type", "at", "data"],
+        select(
+            source.c.id,
+            source.c.last_seq - bindparam("_n") + new.c.ord,
+            source.c.tenant_id,
+            new.c.type,
+            bindparam("_at"),
+            new.c.data,
+        ).join_from(source, new, true()),
+    )
+
+
+def _event_params(new_events: Sequence[EventSpec], at: float) -> dict[str, Any]:
+    return {
+        "_n": len(new_events),
+        "_at": at,
+        "_types": [kind for kind, _ in new_events],
+        "_data": [dumps(data) for _, data in new_events],
+    }
+
+
+def insert_task(
+    conn: Connection,
+    changes: Changes,
+    values: Mapping[str, Any],
+    new_events: Sequence[EventSpec],
+    at: float,
+) -> Inserted:
+    """Insert a task row (`last_seq` counting `new_events`) with its first events: one
+    statement on PostgreSQL, two on SQLite."""
+    row = Inserted(tasks, values)
+    if conn.dialect.name == "postgresql":
+        statement = _insert_in_one(tuple(sorted(values)))
+        conn.execute(statement, {**values, **_event_params(new_events, at)})
+        append_events(conn, changes, row, new_events, at, inserted=True)
+    else:
+        conn.execute(_INSERT_TASK, values)
+        append_events(conn, changes, row, new_events, at)
+    return row
+
+
+@cache
+def _insert_in_one(keys: tuple[str, ...]) -> Any:
+    created = (
+        insert(tasks)
+        .values({key: bindparam(key) for key in keys})
+        .returning(tasks.c.id, tasks.c.tenant_id, tasks.c.last_seq)
+        .cte("created")
+    )
+    return select(created.c.id).add_cte(_events_of(created).cte("appended"))
 
 
 def append_events(
@@ -286,6 +329,7 @@ def _queue_webhooks(
     changes.webhooks = True
 
 
+_INSERT_TASK = insert(tasks)
 _INSERT_EVENTS = insert(events)
 _INSERT_JOURNAL = insert(journal)
 _INSERT_DELIVERIES = insert(webhook_deliveries)

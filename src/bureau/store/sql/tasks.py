@@ -20,10 +20,9 @@ from bureau.store.codec import dumps, loads, now
 from bureau.store.ids import new_id
 from bureau.store.sql.common import (
     Changes,
-    Inserted,
     TaskRow,
-    append_events,
     artifacts_of,
+    insert_task,
     status_event,
     touch_task,
 )
@@ -66,7 +65,6 @@ _GET_IDEMPOTENCY_KEY = select(idempotency_keys).where(
     idempotency_keys.c.tenant_id == bindparam("_tenant"),
     idempotency_keys.c.key == bindparam("_key"),
 )
-_INSERT_TASK = insert(tasks)
 _INSERT_IDEMPOTENCY_KEY = insert(idempotency_keys)
 _INSERT_LEDGER = insert(ledger)
 _EVENTS_AFTER = (
@@ -164,9 +162,7 @@ def create_task(
         updated_at=at,
         last_seq=1,
     )
-    conn.execute(_INSERT_TASK, values)
-    row = Inserted(tasks, values)
-    append_events(conn, changes, row, [status_event("submitted")], at)
+    row = insert_task(conn, changes, values, [status_event("submitted")], at)
     if idempotency_key is not None:
         conn.execute(
             _INSERT_IDEMPOTENCY_KEY,
