@@ -3,9 +3,10 @@
 `Changes` collects what an operation did that others must hear about once it commits
 (new events, queue wake-ups, cancel signals, webhook work). `touch_task` is the one way a
 task row changes together with its event log: it updates the row, advances `last_seq` and
-appends the events, fenced by the lease token when given. On PostgreSQL that is one
-statement (the UPDATE and the INSERT in data-modifying CTEs: one round trip); on SQLite,
-where a statement costs microseconds and CTEs cannot modify data, an UPDATE and an INSERT.
+appends the events (and a journal entry, when given), fenced by the lease token when given;
+`insert_task` creates a task with its first events. On PostgreSQL each is one statement (the
+INSERTs in data-modifying CTEs: one round trip); on SQLite, where a statement costs
+microseconds and CTEs cannot modify data, one statement per table.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ def append_events_of(
                 "tenant_id": row.tenant_id,
                 "type": kind,
                 "at": at,
-                "data": dumps(data),
+                "data": None if inserted else dumps(data),
             }
             for offset, (kind, data) in enumerate(new_events)
         ]
