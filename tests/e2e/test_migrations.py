@@ -1,0 +1,80 @@
+"""`bureau migrate`, and fleet roles that refuse a database at the wrong schema version."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bureau.store import migrations
+from bureau.store.factory import open_database
+from bureau.store.sql.schema import schema_info
+from tests.support.databases import BACKENDS, database_for
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    with database_for(request.param) as settings:
+        yield settings
+
+
+def _bureau(
+    role: str, data_dir: Path, settings: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **{f"BUREAU_{k.upper()}": v for k, v in settings.items()}}
+    command = [sys.executable, "-m", "bureau", role, "--data-dir", str(data_dir)]
+    if role == "worker":
+        command += ["--no-demo-agents"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _set_version(data_dir: Path, settings: dict[str, str], version: int) -> None:
+    db, _ = open_database(settings.get("database_url"), data_dir / "bureau.db")
+    try:
+        db.run_sync(lambda conn: conn.execute(update(schema_info).values(version=version)))
+    finally:
+        asyncio.run(db.close())
+
+
+def test_roles_refuse_an_unmigrated_database_and_say_what_to_run(
+    database: dict[str, str], tmp_path: Path
+) -> None:
+    for role in ("api", "worker"):
+        refused = _bureau(role, tmp_path, database)
+        assert refused.returncode == 2, refused.stderr
+        assert "schema version 0" in refused.stderr
+        assert "run `bureau migrate" in refused.stderr
+
+    first = _bureau("migrate", tmp_path, database)
+    assert first.returncode == 0, first.stderr
+    assert f"schema at version {migrations.LATEST} (was 0)" in first.stdout
+    again = _bureau("migrate", tmp_path, database)  # idempotent
+    assert again.returncode == 0 and again.stdout.strip() == (
+        f"schema at version {migrations.LATEST}"
+    )
+
+    api = ServerProcess(tmp_path, "api", **database)
+    api.start()
+    try:
+        with api.client() as client:
+            assert client.get("/healthz").status_code == 200
+    finally:
+        api.stop()
+
+
+def test_a_database_newer_than_this_bureau_is_refused_everywhere(
+    database: dict[str, str], tmp_path: Path
+) -> None:
+    assert _bureau("migrate", tmp_path, database).returncode == 0
+    _set_version(tmp_path, database, migrations.LATEST + 1)
+    for role in ("api", "worker", "serve", "migrate"):
+        refused = _bureau(role, tmp_path, database)
+        assert refused.returncode == 2, (role, refused.stderr)
+        assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
