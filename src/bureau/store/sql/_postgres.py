@@ -151,11 +151,13 @@ class _Writer:
 
         def settled(done: asyncio.Future[list[tuple[bool, Any]]]) -> None:
             self._batch = None
-            if done.cancelled() or done.exception() is not None:
-                error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+            if done.cancelled():  # the loop is closing
+                for _, future in batch:
+                    future.cancel()
+            elif (error := done.exception()) is not None:  # not an operation's own error
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(error or RuntimeError("write batch failed"))
+                        future.set_exception(error)
             else:
                 resolve(batch, done.result())
             if self._pending:
