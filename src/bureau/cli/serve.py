@@ -202,9 +202,13 @@ def _server(config: Any, node: Any) -> Any:
     would otherwise hold the graceful shutdown until its timeout)."""
     import uvicorn
 
+    loop = asyncio.get_running_loop()
+
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
-            node.drain()
+            # A signal handler runs between any two bytecodes of the loop's code, even inside
+            # asyncio.Event.wait: setting events from here could be lost. Ask the loop.
+            loop.call_soon_threadsafe(node.drain)
             super().handle_exit(sig, frame)
 
     return Server(config)
