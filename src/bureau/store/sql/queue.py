@@ -251,7 +251,7 @@ def complete(
     session_state: dict[str, Any] | None,
     session_ttl: float,
     delegated: bool = False,
-) -> Row[Any]:
+) -> None:
     """Record the deliverable; the cost is the price plus completed children's costs."""
     children_cost = 0.0
     if delegated:
@@ -275,11 +275,10 @@ def complete(
         usage=dumps(usage),
         cost=cost,
     )
-    if done is None:
+    if not done:
         raise LeaseLost(f"task {row.id} is no longer held under lease token {token}")
     if session_state is not None and row.session_id is not None:
         _save_session(conn, row, session_state, session_ttl)
-    return done
 
 
 def _money(value: float) -> str:
@@ -307,7 +306,7 @@ def fail(
     error: dict[str, Any],
     *,
     dead_letter: bool,
-) -> Row[Any] | None:
+) -> bool:
     return finish(conn, changes, row, "failed", error=error, fence=token, dead_letter=dead_letter)
 
 

@@ -336,8 +336,9 @@ def finish(
     fence: int | None = None,
     extra_events: list[tuple[str, Any]] | None = None,
     **values: Any,
-) -> Row[Any] | None:
-    """Move a task to a terminal status, settle its hold, and tell its parent."""
+) -> bool:
+    """Move a task to a terminal status, settle its hold, and tell its parent; False if it
+    was finished already (or, with `fence`, is no longer held under that lease token)."""
     at = now()
     finished = touch_task(
         conn,
@@ -347,6 +348,7 @@ def finish(
         fence=fence,
         guard="unfinished",
         new_token=True,
+        narrow=row.parent_id is None,  # the parent is told the child's whole outcome
         status=status,
         error=dumps(error) if error else None,
         queue_state="done",
@@ -361,12 +363,12 @@ def finish(
         **values,
     )
     if finished is None:
-        return None
+        return False
     if status != "completed":
-        ledger_entry(conn, finished, "release")
-    if finished.parent_id is not None:
+        ledger_entry(conn, row, "release")  # the hold: the price, unchanged
+    if row.parent_id is not None:
         _resolve_parent(conn, changes, finished)
-    return finished
+    return True
 
 
 def _resolve_parent(conn: Connection, changes: Changes, child: Row[Any]) -> None:
