@@ -48,7 +48,8 @@ class Runner:
     async def run(
         self, claimed: queue.Claimed, settling: Callable[[], None] = lambda: None
     ) -> None:
-        """Run the task held under `row.lease_token` until it settles or parks.
+        """Run the claimed task (held under `claimed.row.lease_token`) until it settles or
+        parks.
 
         Cancellation of the calling coroutine (a cancel signal, lost lease, shutdown)
         cancels the agent and settles nothing: whoever took the lease owns the task now.
