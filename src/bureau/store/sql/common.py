@@ -117,13 +117,14 @@ def touch_task(
     journaled for the task's current revision in the same statement.
     """
     at = now()
-    params = {"_id": task_id, **_event_params(new_events, at), **values}
+    params = {"_id": task_id, "_n": len(new_events), "_at": at, **values}
     if fence is not None:
         params["_token"] = fence
     if guard == "question":
         params["_question_id"] = expected_question
     shape = (fence is not None, guard, new_token, narrow)
     if conn.dialect.name == "postgresql" and (new_events or journal_record):
+        params.update(_event_params(new_events, at))  # encoded here, for the CTE only
         for key, value in (journal_record or {}).items():
             params[f"_j_{key}"] = value
         keys = tuple(sorted(values))
