@@ -146,23 +146,7 @@ def _peers(r: dict[str, Any], _: Targets) -> list[Line]:
     """Row b's PostgreSQL peers, with the ratio of every topology of the same run."""
     ratios: dict[str, dict[str, Any]] = r.get("ratios", {})
     dbos = _dbos(r.get("dbos", []))
-    over_dbos = {k: v["over_dbos"] for k, v in ratios.items() if v.get("over_dbos")}
-    lines = [
-        Line(
-            "b vs DBOS (PostgreSQL)",
-            f"≥ {B_OVER_DBOS}x DBOS (same run)",
-            (
-                "; ".join(f"{k} {x}x" for k, x in over_dbos.items()) + f" (DBOS {dbos})"
-                if over_dbos
-                else f"no ratio (DBOS {dbos}; Bureau runs: {', '.join(ratios) or 'none'})"
-            ),
-            "; ".join(f"{k} {_yes(x >= B_OVER_DBOS)}" for k, x in over_dbos.items()) or "**no**",
-            "DBOS in-process, no HTTP",
-            {},
-        )
-    ]
     celery = r.get("celery", {})
-    over_celery = {k: v["over_celery"] for k, v in ratios.items() if v.get("over_celery")}
     if "tasks_per_s" in celery:
         peer = f"Celery {celery.get('celery_version', '?')} {celery['tasks_per_s']:.0f} tasks/s"
         config = celery.get("config") or {}
@@ -179,22 +163,46 @@ def _peers(r: dict[str, Any], _: Targets) -> list[Line]:
             )
     else:
         peer = f"Celery failed: {str(celery.get('error', 'not run'))[:160]}"
-    lines.append(
-        Line(
-            "b vs Celery + Redis",
-            f"≥ {B_OVER_CELERY}x Celery (same run)",
-            (
-                "; ".join(f"{k} {x}x" for k, x in over_celery.items()) + f" ({peer})"
-                if over_celery
-                else f"no ratio ({peer})"
-            ),
-            "; ".join(f"{k} {_yes(x >= B_OVER_CELERY)}" for k, x in over_celery.items())
-            or "**no**",
+    return [
+        _ratio_line(
+            ratios,
+            "over_dbos",
+            B_OVER_DBOS,
+            "DBOS (PostgreSQL)",
+            f"DBOS {dbos}",
+            "DBOS in-process, no HTTP",
+        ),
+        _ratio_line(
+            ratios,
+            "over_celery",
+            B_OVER_CELERY,
+            "Celery + Redis",
+            peer,
             "Celery worker and client beside Bureau's on the same cores",
-            {},
-        )
+        ),
+    ]
+
+
+def _ratio_line(
+    ratios: dict[str, dict[str, Any]],
+    key: str,
+    target: float,
+    peer_name: str,
+    peer: str,
+    cpu: str,
+) -> Line:
+    """Bureau over a peer, for every topology of the run that has the ratio `key`."""
+    over = {k: v[key] for k, v in ratios.items() if v.get(key)}
+    return Line(
+        f"b vs {peer_name}",
+        f"≥ {target}x {peer_name.split()[0]} (same run)",
+        "; ".join(f"{k} {x}x" for k, x in over.items()) + f" ({peer})"
+        if over
+        else f"no ratio ({peer}; Bureau runs: {', '.join(ratios) or 'none'})",
+        "; ".join(f"{k} {_yes(x >= target)}" for k, x in over.items()) or "**no**",
+        cpu,
+        {},
     )
-    return lines
 
 
 def _c(r: dict[str, Any], _: Targets) -> list[Line]:

@@ -24,8 +24,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from machine import cpu_seconds
 
@@ -77,7 +76,28 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-class ServerProcess:
+class Started:
+    """`with x:` starts `x` and always stops it, also when starting fails half-way."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ServerProcess(Started):
     """A server subprocess on 127.0.0.1:`port` with its own temporary directory."""
 
     def __init__(
@@ -207,22 +227,6 @@ class ServerProcess:
                 SLOW_STOPS.append(f"{self.name} still running {timeout:.0f} s after SIGTERM")
         _LIVE.discard(self)
 
-    def __enter__(self) -> ServerProcess:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def _launcher(role: str) -> list[str]:
     """`python -c SERVE_SNIPPET` (or `diagnose_serve.py` with BENCH_DIAGNOSE=1, which logs
@@ -344,7 +348,7 @@ def service_versions() -> dict[str, str]:
     return found
 
 
-class Fleet:
+class Fleet(Started):
     """Bureau on PostgreSQL + Redis, sharing one fresh database, one data directory and one
     admin key (`BUREAU_BOOTSTRAP_ADMIN_KEY`): `workers=0` is one `bureau serve` process (API
     and worker); `workers=N` is one `bureau api` and N `bureau worker` processes.
@@ -471,17 +475,6 @@ class Fleet:
         return {
             server.name: found for server in self.all if (found := server.diagnostics())
         } or None
-
-    def __enter__(self) -> Fleet:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def stop_all(servers: list[ServerProcess], timeout: float = STOP_SECONDS) -> None:
