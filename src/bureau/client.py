@@ -24,6 +24,7 @@ import orjson
 
 from bureau import __version__
 from bureau.errors import BureauError
+from bureau.states import STOP_STATUSES, TERMINAL_STATUSES, TaskStatus
 
 __all__ = [
     "STATUSES",
@@ -41,9 +42,7 @@ __all__ = [
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_DATA_DIR = Path(".bureau")
-STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
-TERMINAL_STATUSES = frozenset({"completed", "failed", "canceled", "rejected"})
-STOP_STATUSES = TERMINAL_STATUSES | {"input-required"}  # `wait` returns at these
+STATUSES = tuple(TaskStatus)
 LONG_POLL_SECONDS = 30.0  # one long-poll request; the server allows up to 60 s
 STREAM_READ_SECONDS = 30.0  # at least twice the server's heartbeat interval (15 s)
 

@@ -7,12 +7,12 @@ worker, the reaper and the webhook sender as configured by its role.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
 from dataclasses import dataclass
 
+from bureau.auth.keys import issue_key
 from bureau.config import Settings
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.reaper import Reaper
@@ -22,9 +22,7 @@ from bureau.notify.base import Notifier
 from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
 from bureau.sdk.decorator import AgentDefinition
-from bureau.store import migrations
-from bureau.store.factory import open_database
-from bureau.store.sql import catalog
+from bureau.service import Service
 from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
 
@@ -47,20 +45,24 @@ class Node:
         self.settings = settings
         self.agents = agents
         self.roles = roles
-        self.db, claim = open_database(settings.database_url, settings.sqlite_path)
         self.notifier: Notifier = (
             RedisNotifier(settings.redis_url) if settings.redis_url else LocalNotifier()
         )
-        self.store = Store(self.db, self.notifier, claim)
+        self.store = Store(settings.database_url, settings.sqlite_path, self.notifier)
         self.artifact_store = LocalArtifactStore(
             settings.artifacts_dir, settings.max_artifact_bytes
+        )
+        self.service = Service(
+            self.store,
+            self.artifact_store,
+            max_deadline_seconds=settings.max_deadline_seconds,
+            long_poll_max_seconds=settings.long_poll_max_seconds,
+            heartbeat_seconds=settings.sse_heartbeat_seconds,
         )
         self.worker: Worker | None = None
         self.reaper: Reaper | None = None
         self.webhooks: WebhookSender | None = None
         self.admin_key_created: str | None = None
-        self.draining = asyncio.Event()
-        self.drain_listeners: set[asyncio.Event] = set()
         self._prepared = False
 
     async def prepare(self) -> None:
@@ -68,19 +70,19 @@ class Node:
         for the operator (wrong schema version, an agent version published differently)."""
         if self._prepared:
             return
-        self.db.run_sync(migrations.migrate if self.roles.migrate else migrations.check)
+        if self.roles.migrate:
+            self.store.migrate()
+        else:
+            self.store.check_schema()
         preset = self.settings.bootstrap_admin_key
-        key = self.db.run_sync(
-            lambda conn: catalog.ensure_default_tenant(
-                conn, preset.get_secret_value() if preset else None
-            )
-        )
-        if key is not None:
-            self._write_admin_key(key)
-            self.admin_key_created = None if preset else key
-        tenant_id = self.db.run_sync(catalog.default_tenant_id)
+        key = issue_key(preset.get_secret_value() if preset else None)
+        catalog = self.store.catalog
+        if catalog.ensure_default_tenant(key_id=key.key_id, secret_hash=key.secret_hash):
+            self._write_admin_key(key.plaintext)
+            self.admin_key_created = None if preset else key.plaintext
+        tenant_id = catalog.default_tenant_id()
         if self.agents:
-            await self.store.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])
+            await catalog.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])
         self._prepared = True
 
     async def start(self) -> None:
@@ -122,9 +124,7 @@ class Node:
 
     def drain(self) -> None:
         """Shutdown begins: open event streams end now (clients resume elsewhere)."""
-        self.draining.set()
-        for listener in self.drain_listeners:
-            listener.set()
+        self.service.events.drain()
 
     def _write_admin_key(self, key: str) -> None:
         path = self.settings.admin_key_path
@@ -142,4 +142,4 @@ class Node:
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.notifier.close()
-        await self.db.close()
+        await self.store.close()

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bureau import __version__
-from bureau.api import errors
+from bureau.api import errors, openapi
 from bureau.api.routes import agents, events, health, tasks
 from bureau.errors import PayloadTooLarge
 from bureau.node import Node
@@ -74,7 +75,7 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
         finally:
             await node.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served locally, no CDN
         title="Bureau",
         version=__version__,
         summary="Agent-as-a-Service: dispatch goals to agents, follow the work, "
@@ -82,8 +83,8 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
         lifespan=lifespan,
     )
     app.state.node = node
-    app.state.key_cache = {}
     errors.install(app)
+    openapi.install(app)
     for module in (health, agents, tasks, events) if node.roles.api else (health,):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=node.settings.max_body_bytes)

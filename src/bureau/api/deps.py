@@ -1,36 +1,27 @@
-"""Request dependencies: the node's services and the caller's identity."""
+"""Request dependencies: the node's service and the caller's identity.
+
+The bearer scheme is declared through FastAPI's `HTTPBearer` so the OpenAPI document has a
+security scheme (and `/docs` an Authorize button); the credential itself is checked by the
+service's authenticator, which answers problem+json saying what to send.
+"""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from bureau.errors import Forbidden, Unauthenticated
+from bureau.auth.caller import Caller
 from bureau.node import Node
-from bureau.store.store import Store
+from bureau.service import Service
 
-WRITE_ROLES = frozenset({"admin", "publisher", "member"})
-_CACHE_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: from the API key only, never from the request body."""
-
-    tenant_id: str
-    key_id: str
-    role: str
-
-    def require_write(self) -> None:
-        if self.role not in WRITE_ROLES:
-            raise Forbidden(f"an API key with role {self.role!r} may only read")
-
-    def require_admin(self) -> None:
-        if self.role != "admin":
-            raise Forbidden("this needs an API key with role 'admin'")
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key, `bk_...`. `bureau serve` writes the admin key to "
+    "`DATA_DIR/admin-key` on first start.",
+)
 
 
 async def get_node(request: Request) -> Node:
@@ -38,35 +29,19 @@ async def get_node(request: Request) -> Node:
     return node
 
 
-async def get_store(request: Request) -> Store:
+async def get_service(request: Request) -> Service:
     node: Node = request.app.state.node
-    return node.store
+    return node.service
 
 
-async def get_caller(request: Request) -> Caller:
-    header = request.headers.get("authorization")
-    if not header:
-        raise Unauthenticated(
-            "missing API key: send 'Authorization: Bearer <key>' (the admin key is in "
-            "DATA_DIR/admin-key)"
-        )
-    scheme, _, presented = header.partition(" ")
-    if scheme.lower() != "bearer" or not presented.strip():
-        raise Unauthenticated("the Authorization header must be 'Bearer <key>'")
-    presented = presented.strip()
-    cache: dict[str, tuple[float, Caller]] = request.app.state.key_cache
-    hit = cache.get(presented)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+async def get_caller(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Caller:
     node: Node = request.app.state.node
-    row: Any = await node.store.authenticate(presented)
-    caller = Caller(tenant_id=row.tenant_id, key_id=row.id, role=row.role)
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[presented] = (time.monotonic() + _CACHE_SECONDS, caller)
-    return caller
+    return await node.service.auth.bearer(request.headers.get("authorization"))
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
 NodeDep = Annotated[Node, Depends(get_node)]
+ServiceDep = Annotated[Service, Depends(get_service)]
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -162,18 +162,18 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    from bureau.store import migrations
-    from bureau.store.factory import open_database
+    from bureau.notify.local import LocalNotifier
+    from bureau.store.store import Store
 
     settings = settings_from(args)
-    db, _ = open_database(settings.database_url, settings.sqlite_path)
+    store = Store(settings.database_url, settings.sqlite_path, LocalNotifier())
     try:
-        before, after = db.run_sync(migrations.migrate)
+        before, after = store.migrate()
     except BureauError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     finally:
-        asyncio.run(db.close())
+        asyncio.run(store.close())
     print(f"schema at version {after}" + (f" (was {before})" if before != after else ""))
     return 0
 

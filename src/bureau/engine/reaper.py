@@ -23,7 +23,7 @@ class Reaper:
     async def _loop(self) -> None:
         while True:
             try:
-                handled = await self.store.sweep(self.auto_accept_seconds)
+                handled = await self.store.queue.sweep(self.auto_accept_seconds)
             except Exception:
                 log.exception("reaper sweep failed; retrying")
                 handled = 0

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.backoff import retry_delay
@@ -22,8 +21,7 @@ from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.execution import Outcome, drive
 from bureau.sdk.signals import Fatal, Retry
-from bureau.store.codec import loads
-from bureau.store.sql import queue
+from bureau.store.records import ClaimedTask, TaskRecord
 from bureau.store.store import Store
 
 log = logging.getLogger("bureau.runner")
@@ -41,35 +39,34 @@ class Runner:
         session_ttl: float = 86400.0,
     ) -> None:
         self.store = store
+        self.queue = store.queue
         self.agents = agents
         self.artifact_store = artifact_store
         self.session_ttl = session_ttl
 
-    async def run(
-        self, claimed: queue.Claimed, settling: Callable[[], None] = lambda: None
-    ) -> None:
-        """Run the claimed task (held under `claimed.row.lease_token`) until it settles or
+    async def run(self, claimed: ClaimedTask, settling: Callable[[], None] = lambda: None) -> None:
+        """Run the claimed task (held under `claimed.task.lease_token`) until it settles or
         parks.
 
         Cancellation of the calling coroutine (a cancel signal, lost lease, shutdown)
         cancels the agent and settles nothing: whoever took the lease owns the task now.
         `settling` is called once the agent is done and its outcome is being written.
         """
-        row = claimed.row
-        definition = self.agents[(row.agent, row.agent_version)]
-        runtime = TaskRuntime(self.store, row, claimed.journal, self.artifact_store)
+        task = claimed.task
+        definition = self.agents[(task.agent, task.agent_version)]
+        runtime = TaskRuntime(self.store, task, claimed.journal, self.artifact_store)
         try:
             ctx = Context(
                 runtime,
                 definition,
-                task_id=row.id,
-                goal=row.goal,
-                input=loads(row.input),
+                task_id=task.id,
+                goal=task.goal,
+                input=task.input,
                 session=claimed.session,
-                feedback=row.feedback,
-                profile=row.profile,
-                attempt=row.attempt,
-                metadata=loads(row.metadata),
+                feedback=task.feedback,
+                profile=task.profile,
+                attempt=task.attempt,
+                metadata=task.metadata,
             )
         except Exception as exc:  # the input does not fit the agent's pydantic model
             outcome = Outcome(error=Fatal(f"input rejected by the agent's model: {exc}"))
@@ -77,13 +74,13 @@ class Runner:
             outcome = await drive(definition.fn, ctx, runtime.gate)
         settling()
         try:
-            await self._settle(row, definition, runtime, outcome, claimed.session)
+            await self._settle(task, definition, runtime, outcome, claimed.session)
         except LeaseLost:
-            log.info("task %s: lease lost before settling; another owner has it", row.id)
+            log.info("task %s: lease lost before settling; another owner has it", task.id)
 
     async def _settle(
         self,
-        row: Row[Any],
+        task: TaskRecord,
         definition: AgentDefinition,
         runtime: TaskRuntime,
         outcome: Outcome,
@@ -97,46 +94,38 @@ class Runner:
             except TypeError as exc:
                 outcome = Outcome(error=Fatal(f"the deliverable is not JSON-serialisable: {exc}"))
             else:
-                state = session_state if row.session_id is not None else None
-                await self.store.write(
-                    lambda conn, ch: queue.complete(
-                        conn,
-                        ch,
-                        row,
-                        token,
-                        deliverable=deliverable,
-                        usage=runtime.usage(),
-                        session_state=state,
-                        session_ttl=self.session_ttl,
-                        delegated=runtime.delegated,
-                    )
+                await self.queue.complete(
+                    task,
+                    token,
+                    deliverable=deliverable,
+                    usage=runtime.usage(),
+                    session_state=session_state if task.session_id is not None else None,
+                    session_ttl=self.session_ttl,
+                    delegated=runtime.delegated,
                 )
                 return
         if outcome.parked:
-            await self.store.write(lambda conn, ch: queue.park(conn, ch, row.id, token))
+            await self.queue.park(task.id, token)
             return
         error = outcome.error
         assert error is not None
         if isinstance(error, LeaseLost):
             raise error
-        described = {"code": _code(error), "message": str(error) or type(error).__name__}
+        described: dict[str, Any] = {
+            "code": _code(error),
+            "message": str(error) or type(error).__name__,
+        }
         if isinstance(error, Fatal):
-            await self.store.write(
-                lambda conn, ch: queue.fail(conn, ch, row, token, described, dead_letter=False)
-            )
+            await self.queue.fail(task, token, described, dead_letter=False)
             return
-        if row.attempt >= row.max_attempts:
-            described["attempts"] = row.attempt
-            await self.store.write(
-                lambda conn, ch: queue.fail(conn, ch, row, token, described, dead_letter=True)
-            )
+        if task.attempt >= task.max_attempts:
+            described["attempts"] = task.attempt
+            await self.queue.fail(task, token, described, dead_letter=True)
             return
         after = error.after if isinstance(error, Retry) else None
-        delay = after if after is not None else retry_delay(definition.retry, row.attempt)
-        await self.store.write(
-            lambda conn, ch: queue.retry_later(
-                conn, ch, row.id, token, delay=delay, error=described, attempt=row.attempt + 1
-            )
+        delay = after if after is not None else retry_delay(definition.retry, task.attempt)
+        await self.queue.retry_later(
+            task.id, token, delay=delay, error=described, attempt=task.attempt + 1
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from bureau.engine.runner import Runner
 from bureau.store.ids import new_id
-from bureau.store.sql import queue
+from bureau.store.records import ClaimedTask
 from bureau.store.store import Store
 
 log = logging.getLogger("bureau.worker")
@@ -47,6 +47,7 @@ class Worker:
         options: WorkerOptions,
     ) -> None:
         self.store = store
+        self.queue = store.queue
         self.runner = runner
         self.agent_refs = list(agent_refs)
         self.options = options
@@ -79,26 +80,54 @@ class Worker:
             free = self.options.concurrency - len(self.running)
             if free > 0 and self.agent_refs:
                 try:
-                    claimed = await self.store.claim(
-                        self.owner, self.agent_refs, free, self.options.lease_seconds
-                    )
+                    claimed = await self._claim(free)
                 except Exception:
                     log.exception("claiming failed; retrying")
                     claimed = []
-                for one in claimed:
-                    self._start(one)
                 if claimed and len(claimed) == free:
                     continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
 
-    def _start(self, claimed: queue.Claimed) -> None:
-        row = claimed.row
+    async def _claim(self, limit: int) -> list[ClaimedTask]:
+        """Claim up to `limit` tasks and start running them."""
+        claimed = await self.queue.claim(
+            self.owner, self.agent_refs, limit, self.options.lease_seconds
+        )
+        for one in claimed:
+            self._start(one)
+        return claimed
+
+    async def drain(self) -> int:
+        """Burst mode: claim and run ready tasks until none is ready and none is running,
+        then return how many runs there were (a parked task's resumption is a new run).
+        Tasks waiting for a reply, or for a retry delay still in the future, stay queued.
+        For deterministic tests and one-shot processing; do not mix with `start`."""
+        heartbeat = asyncio.create_task(self._heartbeat_loop(), name="bureau-heartbeat")
+        runs = 0
+        try:
+            while True:
+                free = self.options.concurrency - len(self.running)
+                claimed = await self._claim(free) if free > 0 and self.agent_refs else []
+                runs += len(claimed)
+                if not self.running:
+                    if not claimed:
+                        return runs
+                    continue
+                if not claimed or len(self.running) >= self.options.concurrency:
+                    running = [run.task for run in self.running.values()]
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    def _start(self, claimed: ClaimedTask) -> None:
+        row = claimed.task
         task = asyncio.create_task(self._run(claimed), name=f"bureau-task-{row.id}")
         self.running[row.id] = _Run(task, row.lease_token)
 
-    async def _run(self, claimed: queue.Claimed) -> None:
-        row = claimed.row
+    async def _run(self, claimed: ClaimedTask) -> None:
+        row = claimed.task
         try:
             await self.runner.run(claimed, settling=lambda: self._settling(row.id))
         except asyncio.CancelledError:
@@ -122,7 +151,7 @@ class Worker:
             await asyncio.sleep(interval)
             held = {task_id: run.token for task_id, run in self.running.items() if not run.settling}
             try:
-                lost = await self.store.renew_leases(self.owner, held, self.options.lease_seconds)
+                lost = await self.queue.renew_leases(self.owner, held, self.options.lease_seconds)
             except Exception:
                 log.exception("renewing leases failed")
                 continue
@@ -149,7 +178,6 @@ class Worker:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
-        owner = self.owner
-        released = await self.store.write(lambda conn, ch: queue.release_leases(conn, ch, owner))
+        released = await self.queue.release_leases(self.owner)
         if released:
             log.info("released %d leases for other workers", released)

@@ -1,17 +1,18 @@
-"""Opening the database a URL names."""
+"""Opening the database a URL names, with its dialect's claim statement."""
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bureau.store.base import Database
 from bureau.store.sql.queue import claim_tasks
-from bureau.store.store import ClaimOperation
 
 
-def open_database(url: str | None, default_sqlite: Path) -> tuple[Database, ClaimOperation]:
-    """The backend for `url` (SQLite in the data dir when None) and its claim operation."""
+def open_database(url: str | None, default_sqlite: Path) -> tuple[Database, Any]:
+    """The backend for `url` (SQLite at `default_sqlite` when None) and its claim operation
+    (`claim_tasks` bound to the dialect's statement)."""
     if url is None or url.startswith("sqlite"):
         from bureau.store.sql import _sqlite
 

@@ -1,66 +1,319 @@
-"""Public JSON shapes of stored rows: what the REST API, webhooks and events show."""
+"""The public JSON shapes: what REST responses, webhook payloads and the event log show.
+
+Each shape is a `TypedDict` (so mypy checks the functions that build them, and FastAPI
+documents them in OpenAPI under these names) built from a typed record by one function.
+Money is decimal text; times are ISO 8601 UTC with milliseconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from typing_extensions import TypedDict
+
+from bureau.states import DeliveryStatus, ReviewStatus, TaskStatus
 from bureau.store.codec import iso, loads
+from bureau.store.records import (
+    AgentVersionRecord,
+    ArtifactRecord,
+    Event,
+    Reputation,
+    TaskRecord,
+    WebhookDelivery,
+    money_text,
+)
+
+__all__ = [
+    "Agent",
+    "AgentList",
+    "AgentSummary",
+    "AgentVersion",
+    "Artifact",
+    "DeliveryAttemptView",
+    "Event",
+    "EventList",
+    "Question",
+    "Review",
+    "Task",
+    "TaskList",
+    "WebhookDeliveryList",
+    "WebhookDeliveryView",
+    "WebhookSecret",
+]
 
 
-def artifact_public(task_id: str, row: Mapping[Any, Any]) -> dict[str, Any]:
+class Artifact(TypedDict):
+    name: str
+    size: int
+    media_type: str
+    sha256: str
+    url: str
+    created_at: str | None
+
+
+class Review(TypedDict, total=False):
+    """`status` is null until the task completed; `pending` until the consumer (or the
+    auto-accept window) decides. The other fields come with the decision."""
+
+    status: ReviewStatus | None
+    rating: int | None
+    comment: str | None
+    reason: str
+    redo: bool
+    auto: bool
+    at: float
+
+
+class Question(TypedDict):
+    """What the agent asks; answer with `POST /v1/tasks/{id}/messages` and this `id`."""
+
+    id: str
+    text: str
+    schema: dict[str, Any] | None
+
+
+class Webhook(TypedDict):
+    url: str
+
+
+class Task(TypedDict):
+    """A dispatched goal, pinned to one agent version, and everything known about it."""
+
+    id: str
+    agent: str
+    agent_version: str
+    status: TaskStatus
+    review: Review
+    goal: str
+    input: dict[str, Any]
+    profile: str
+    session_id: str | None
+    plan: Any
+    progress: Any
+    question: Question | None
+    deliverable: Any
+    artifacts: list[Artifact]
+    usage: dict[str, Any]
+    cost: str
+    price: str
+    error: dict[str, Any] | None
+    attempt: int
+    max_attempts: int
+    revision: int
+    parent_id: str | None
+    metadata: dict[str, Any]
+    webhook: Webhook | None
+    dead_letter: bool
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    deadline_at: str | None
+
+
+class TaskList(TypedDict):
+    tasks: list[Task]
+    next_cursor: str | None
+
+
+class EventList(TypedDict):
+    """Events after the requested `seq`, and the task's status when they were read."""
+
+    events: list[Event]
+    status: TaskStatus
+
+
+class Sla(TypedDict):
+    expected_seconds: float
+    max_seconds: float
+
+
+class AgentVersion(TypedDict):
+    version: str
+    description: str
+    capabilities: list[str]
+    input_schema: dict[str, Any] | None
+    output_schema: dict[str, Any] | None
+    price: str
+    sla: Sla
+    profiles: list[str]
+    runtime: str
+    visibility: str
+    status: str
+    created_at: str | None
+
+
+class AgentSummary(TypedDict):
+    """A catalog entry: the latest active version's terms and the agent's reputation."""
+
+    name: str
+    description: str
+    capabilities: list[str]
+    latest_version: str
+    price: str
+    sla: Sla
+    input_schema: dict[str, Any] | None
+    profiles: list[str]
+    reputation: Reputation
+    versions: list[str]
+
+
+class Agent(TypedDict):
+    """One agent with every version it has published."""
+
+    name: str
+    description: str
+    capabilities: list[str]
+    latest_version: str
+    price: str
+    sla: Sla
+    input_schema: dict[str, Any] | None
+    profiles: list[str]
+    reputation: Reputation
+    versions: list[AgentVersion]
+
+
+class AgentList(TypedDict):
+    agents: list[AgentSummary]
+
+
+class DeliveryAttemptView(TypedDict):
+    attempt: int
+    at: str | None
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+class WebhookDeliveryView(TypedDict):
+    id: str
+    event_type: str
+    url: str
+    status: DeliveryStatus
+    attempts: list[DeliveryAttemptView]
+    next_attempt_at: str | None
+    delivered_at: str | None
+    payload: Any
+
+
+class WebhookDeliveryList(TypedDict):
+    deliveries: list[WebhookDeliveryView]
+
+
+class WebhookSecret(TypedDict):
+    secret: str
+    scheme: str
+
+
+def artifact_view(record: ArtifactRecord) -> Artifact:
     return {
-        "name": row["name"],
-        "size": row["size"],
-        "media_type": row["media_type"],
-        "sha256": row["sha256"],
-        "url": f"/v1/tasks/{task_id}/artifacts/{row['name']}",
-        "created_at": iso(row["created_at"]),
+        "name": record.name,
+        "size": record.size,
+        "media_type": record.media_type,
+        "sha256": record.sha256,
+        "url": f"/v1/tasks/{record.task_id}/artifacts/{record.name}",
+        "created_at": iso(record.created_at),
     }
 
 
-def task_public(
-    row: Mapping[Any, Any], artifacts: Iterable[Mapping[Any, Any]] = ()
-) -> dict[str, Any]:
-    """The task as the API shows it (see ARCHITECTURE.md, `GET /v1/tasks/{id}`)."""
-    review = loads(row["review"]) or {}
+def task_view(task: TaskRecord, artifacts: Iterable[ArtifactRecord] = ()) -> Task:
+    """The task as `GET /v1/tasks/{id}` shows it."""
+    review: Review = {"status": task.review_status, **(task.review or {})}  # type: ignore[typeddict-item]
     return {
-        "id": row["id"],
-        "agent": row["agent"],
-        "agent_version": row["agent_version"],
-        "status": row["status"],
-        "review": {"status": row["review_status"], **review},
-        "goal": row["goal"],
-        "input": loads(row["input"]),
-        "profile": row["profile"],
-        "session_id": row["session_id"],
-        "plan": loads(row["plan"]),
-        "progress": loads(row["progress"]),
-        "question": loads(row["question"]),
-        "deliverable": loads(row["deliverable"]),
-        "artifacts": [artifact_public(row["id"], a) for a in artifacts],
-        "usage": loads(row["usage"]),
-        "cost": row["cost"],
-        "price": row["price"],
-        "error": loads(row["error"]),
-        "attempt": row["attempt"],
-        "max_attempts": row["max_attempts"],
-        "revision": row["revision"],
-        "parent_id": row["parent_id"],
-        "metadata": loads(row["metadata"]),
-        "webhook": {"url": row["webhook_url"]} if row["webhook_url"] else None,
-        "dead_letter": bool(row["dead_letter"]),
-        "created_at": iso(row["created_at"]),
-        "started_at": iso(row["started_at"]),
-        "finished_at": iso(row["finished_at"]),
-        "deadline_at": iso(row["deadline_at"]),
+        "id": task.id,
+        "agent": task.agent,
+        "agent_version": task.agent_version,
+        "status": task.status,
+        "review": review,
+        "goal": task.goal,
+        "input": task.input,
+        "profile": task.profile,
+        "session_id": task.session_id,
+        "plan": task.plan,
+        "progress": task.progress,
+        "question": task.question,  # type: ignore[typeddict-item]
+        "deliverable": task.deliverable,
+        "artifacts": [artifact_view(a) for a in artifacts],
+        "usage": task.usage,
+        "cost": money_text(task.cost),
+        "price": money_text(task.price),
+        "error": task.error,
+        "attempt": task.attempt,
+        "max_attempts": task.max_attempts,
+        "revision": task.revision,
+        "parent_id": task.parent_id,
+        "metadata": task.metadata,
+        "webhook": {"url": task.webhook_url} if task.webhook_url else None,
+        "dead_letter": task.dead_letter,
+        "created_at": iso(task.created_at),
+        "started_at": iso(task.started_at),
+        "finished_at": iso(task.finished_at),
+        "deadline_at": iso(task.deadline_at),
     }
 
 
-def event_public(row: Mapping[Any, Any]) -> dict[str, Any]:
+def version_view(record: AgentVersionRecord) -> AgentVersion:
+    spec = record.spec
     return {
-        "seq": row["seq"],
-        "type": row["type"],
-        "at": iso(row["at"]),
-        "data": loads(row["data"]),
+        "version": record.version,
+        "description": record.description,
+        "capabilities": record.capabilities,
+        "input_schema": spec.get("input_schema"),
+        "output_schema": spec.get("output_schema"),
+        "price": spec["price"],
+        "sla": spec["sla"],
+        "profiles": spec["profiles"],
+        "runtime": spec.get("runtime", "python"),
+        "visibility": record.visibility,
+        "status": record.status,
+        "created_at": iso(record.created_at),
+    }
+
+
+def agent_summary(
+    name: str, versions: list[AgentVersionRecord], reputation: Reputation
+) -> AgentSummary:
+    """`versions` in semver order; the summary shows the latest active one."""
+    active = [v for v in versions if v.status == "active"] or versions
+    latest = version_view(active[-1])
+    return {
+        "name": name,
+        "description": latest["description"],
+        "capabilities": latest["capabilities"],
+        "latest_version": latest["version"],
+        "price": latest["price"],
+        "sla": latest["sla"],
+        "input_schema": latest["input_schema"],
+        "profiles": latest["profiles"],
+        "reputation": reputation,
+        "versions": [v.version for v in versions],
+    }
+
+
+def agent_view(name: str, versions: list[AgentVersionRecord], reputation: Reputation) -> Agent:
+    summary = agent_summary(name, versions, reputation)
+    return {**summary, "versions": [version_view(v) for v in versions]}
+
+
+def delivery_view(delivery: WebhookDelivery) -> WebhookDeliveryView:
+    return {
+        "id": delivery.id,
+        "event_type": delivery.event_type,
+        "url": delivery.url,
+        "status": delivery.status,
+        "attempts": [
+            {
+                "attempt": a.attempt,
+                "at": iso(a.at),
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": round(a.duration_ms, 2),
+            }
+            for a in delivery.history
+        ],
+        "next_attempt_at": (
+            iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.PENDING else None
+        ),
+        "delivered_at": iso(delivery.delivered_at),
+        "payload": loads(delivery.payload),
     }

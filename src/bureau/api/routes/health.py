@@ -6,62 +6,57 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import Connection, func, select, text
+from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from bureau.api.deps import NodeDep
 from bureau.api.errors import problem
+from bureau.api.problems import problems
 from bureau.api.responses import OrjsonResponse
-from bureau.store.sql.schema import STATUSES, tasks, webhook_deliveries
 
 router = APIRouter(tags=["health"])
 STARTED = time.time()
 
 
-@router.get("/healthz", response_class=OrjsonResponse)
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(TypedDict):
+    status: str
 
 
-@router.get("/readyz", response_class=OrjsonResponse, response_model=None)
-async def readyz(node: NodeDep) -> object:
+@router.get("/healthz", response_model=Health)
+async def healthz() -> OrjsonResponse:
+    """The process answers."""
+    return OrjsonResponse({"status": "ok"})
+
+
+@router.get("/readyz", response_model=Health, responses=problems(503))
+async def readyz(node: NodeDep) -> Response:
+    """The database answers."""
     try:
-        await node.store.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
+        await node.service.ready()
     except Exception as exc:
         return problem(503, "not_ready", "Not ready", f"database unreachable: {exc}")
-    return {"status": "ready"}
+    return OrjsonResponse({"status": "ready"})
 
 
-def _gauges(conn: Connection) -> list[str]:
-    lines = ["# TYPE bureau_tasks gauge"]
-    counts = dict.fromkeys(STATUSES, 0)
-    for status, count in conn.execute(
-        select(tasks.c.status, func.count()).group_by(tasks.c.status)
-    ).tuples():
-        counts[status] = count
-    lines += [f'bureau_tasks{{status="{status}"}} {count}' for status, count in counts.items()]
-    lines.append("# TYPE bureau_queue_depth gauge")
-    depth = conn.execute(
-        select(func.count()).where(
-            tasks.c.queue_state == "ready", tasks.c.available_at <= time.time()
-        )
-    ).scalar()
-    lines.append(f"bureau_queue_depth {depth}")
-    lines.append("# TYPE bureau_tasks_leased gauge")
-    leased = conn.execute(select(func.count()).where(tasks.c.queue_state == "leased")).scalar()
-    lines.append(f"bureau_tasks_leased {leased}")
-    lines.append("# TYPE bureau_webhooks_pending gauge")
-    pending = conn.execute(
-        select(func.count()).where(webhook_deliveries.c.status == "pending")
-    ).scalar()
-    lines.append(f"bureau_webhooks_pending {pending}")
-    return lines
-
-
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(node: NodeDep) -> str:
-    lines = await node.store.read(_gauges)
+    """Prometheus text: tasks by status, queue depth, leased tasks, pending webhooks, the
+    worker's running tasks."""
+    gauges = await node.service.gauges()
+    lines = ["# TYPE bureau_tasks gauge"]
+    lines += [f'bureau_tasks{{status="{s}"}} {n}' for s, n in gauges.tasks_by_status.items()]
     running = len(node.worker.running) if node.worker else 0
     lines += [
+        "# TYPE bureau_queue_depth gauge",
+        f"bureau_queue_depth {gauges.queue_depth}",
+        "# TYPE bureau_tasks_leased gauge",
+        f"bureau_tasks_leased {gauges.leased}",
+        "# TYPE bureau_webhooks_pending gauge",
+        f"bureau_webhooks_pending {gauges.webhooks_pending}",
         "# TYPE bureau_worker_running gauge",
         f"bureau_worker_running {running}",
         "# TYPE bureau_process_start_time_seconds gauge",

@@ -1,150 +1,147 @@
-"""`/v1/tasks`: dispatch, read, list, message, cancel, review, artifacts."""
+"""`/v1/tasks`: dispatch, read, list, message, cancel, review, artifacts, webhooks."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import FileResponse
 
-from bureau.api.deps import CallerDep, NodeDep, StoreDep
-from bureau.api.responses import OrjsonResponse
-from bureau.api.schemas import AcceptBody, MessageCreate, RejectBody, TaskCreate
-from bureau.engine.dispatch import check_reply, dispatch
-from bureau.errors import InvalidRequest
-from bureau.store.codec import now
-from bureau.store.sql.schema import STATUSES
+from bureau.api.deps import CallerDep, ServiceDep
+from bureau.api.problems import AUTHENTICATED, problems
+from bureau.api.responses import OrjsonResponse, task_response
+from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
+from bureau.states import TaskStatus
+from bureau.store.records import TaskRecord
+from bureau.store.views import (
+    Task,
+    TaskList,
+    WebhookDeliveryList,
+    WebhookSecret,
+    delivery_view,
+    task_view,
+)
 
-router = APIRouter(prefix="/v1", tags=["tasks"])
+router = APIRouter(prefix="/v1", tags=["tasks"], responses=problems(*AUTHENTICATED))
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Cursor = Annotated[
+    str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+]
+WRITE = (400, 403, 404, 409, 413)
 
 
-@router.post("/tasks", status_code=202, response_class=OrjsonResponse)
+@router.post("/tasks", status_code=202, response_model=Task, responses=problems(*WRITE))
 async def create_task(
     body: TaskCreate,
     caller: CallerDep,
-    node: NodeDep,
+    service: ServiceDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> OrjsonResponse:
-    """Dispatch a goal to an agent. The task is committed before the 202 is sent."""
-    caller.require_write()
-    task, created = await dispatch(
-        node.store,
-        caller.tenant_id,
-        body.model_dump(mode="json", exclude_none=True),
-        idempotency_key=idempotency_key,
-        max_deadline_seconds=node.settings.max_deadline_seconds,
-    )
-    headers = {"Location": f"/v1/tasks/{task['id']}"}
-    if not created:
+    """Dispatch a goal to an agent. The task is committed before the 202 is sent; the same
+    `Idempotency-Key` with the same body returns the same task."""
+    detail = await service.tasks.dispatch(caller, body, idempotency_key=idempotency_key)
+    headers = {"Location": f"/v1/tasks/{detail.task.id}"}
+    if not detail.created:
         headers["Idempotent-Replayed"] = "true"
-    return OrjsonResponse(task, status_code=202, headers=headers)
+    return task_response(detail, 202, headers)
 
 
-@router.get("/tasks", response_class=OrjsonResponse)
+@router.get("/tasks", response_model=TaskList)
 async def list_tasks(
     caller: CallerDep,
-    store: StoreDep,
-    status: str | None = None,
-    agent: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
-) -> dict[str, Any]:
-    if status is not None and status not in STATUSES:
-        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
-    found, next_cursor = await store.tasks(
-        caller.tenant_id, status=status, agent=agent, limit=limit, cursor=cursor
-    )
-    return {"tasks": found, "next_cursor": next_cursor}
+    service: ServiceDep,
+    status: TaskStatus | None = None,
+    agent: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> OrjsonResponse:
+    """The tenant's tasks, newest first."""
+    page = await service.tasks.page(caller, status=status, agent=agent, limit=limit, cursor=cursor)
+    return _page(page.tasks, page.next_cursor)
 
 
-@router.get("/dead-letters", response_class=OrjsonResponse)
+@router.get("/dead-letters", response_model=TaskList)
 async def dead_letters(
-    caller: CallerDep,
-    store: StoreDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
-) -> dict[str, Any]:
+    caller: CallerDep, service: ServiceDep, limit: Limit = 50, cursor: Cursor = None
+) -> OrjsonResponse:
     """Tasks that failed after exhausting their attempts."""
-    found, next_cursor = await store.tasks(
-        caller.tenant_id, dead_letter=True, limit=limit, cursor=cursor
-    )
-    return {"tasks": found, "next_cursor": next_cursor}
+    page = await service.tasks.page(caller, dead_letter=True, limit=limit, cursor=cursor)
+    return _page(page.tasks, page.next_cursor)
 
 
-@router.get("/tasks/{task_id}", response_class=OrjsonResponse)
-async def get_task(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    return await store.task(caller.tenant_id, task_id)
+def _page(tasks: list[TaskRecord], next_cursor: str | None) -> OrjsonResponse:
+    return OrjsonResponse({"tasks": [task_view(t) for t in tasks], "next_cursor": next_cursor})
 
 
-@router.post("/tasks/{task_id}/messages", response_class=OrjsonResponse)
+@router.get("/tasks/{task_id}", response_model=Task, responses=problems(404))
+async def get_task(task_id: str, caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
+    return task_response(await service.tasks.get(caller, task_id))
+
+
+@router.post("/tasks/{task_id}/messages", response_model=Task, responses=problems(*WRITE))
 async def add_message(
-    task_id: str, body: MessageCreate, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
+    task_id: str, body: MessageCreate, caller: CallerDep, service: ServiceDep
+) -> OrjsonResponse:
     """Answer the open question (compare-and-set on `question_id`) or add context."""
-    caller.require_write()
-    if body.text is None and body.data is None:
-        raise InvalidRequest("send `text` or `data`")
-    data = await check_reply(
-        store, caller.tenant_id, task_id, body.data, body.text, body.question_id
-    )
-    return await store.add_message(
-        caller.tenant_id, task_id, text=body.text, data=data, question_id=body.question_id
-    )
+    return task_response(await service.tasks.message(caller, task_id, body))
 
 
-@router.post("/tasks/{task_id}/cancel", status_code=202, response_class=OrjsonResponse)
-async def cancel_task(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    caller.require_write()
-    return await store.cancel(caller.tenant_id, task_id, f"canceled by key {caller.key_id}")
+@router.post(
+    "/tasks/{task_id}/cancel", status_code=202, response_model=Task, responses=problems(*WRITE)
+)
+async def cancel_task(task_id: str, caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
+    """Cancel durably (children too); a running task stops within seconds."""
+    return task_response(await service.tasks.cancel(caller, task_id), 202)
 
 
-@router.post("/tasks/{task_id}/accept", response_class=OrjsonResponse)
+@router.post("/tasks/{task_id}/accept", response_model=Task, responses=problems(*WRITE))
 async def accept_task(
-    task_id: str, caller: CallerDep, store: StoreDep, body: AcceptBody | None = None
-) -> dict[str, Any]:
-    caller.require_write()
-    review = (body or AcceptBody()).model_dump()
-    return await store.review(
-        caller.tenant_id, task_id, accept=True, review={**review, "at": now()}, redo=False
-    )
+    task_id: str, caller: CallerDep, service: ServiceDep, body: AcceptBody | None = None
+) -> OrjsonResponse:
+    """Accept the deliverable; its cost is settled."""
+    return task_response(await service.tasks.accept(caller, task_id, body or AcceptBody()))
 
 
-@router.post("/tasks/{task_id}/reject", response_class=OrjsonResponse)
+@router.post("/tasks/{task_id}/reject", response_model=Task, responses=problems(*WRITE))
 async def reject_task(
-    task_id: str, body: RejectBody, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
-    caller.require_write()
-    return await store.review(
-        caller.tenant_id,
-        task_id,
-        accept=False,
-        review={"reason": body.reason, "redo": body.redo, "at": now()},
-        redo=body.redo,
-    )
+    task_id: str, body: RejectBody, caller: CallerDep, service: ServiceDep
+) -> OrjsonResponse:
+    """Reject the deliverable; `redo` runs the task again with the reason as feedback."""
+    return task_response(await service.tasks.reject(caller, task_id, body))
 
 
-@router.get("/tasks/{task_id}/artifacts/{name}")
+@router.get(
+    "/tasks/{task_id}/artifacts/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+        **problems(404),
+    },
+)
 async def download_artifact(
-    task_id: str, name: str, caller: CallerDep, node: NodeDep
+    task_id: str, name: str, caller: CallerDep, service: ServiceDep
 ) -> FileResponse:
-    row = await node.store.artifact(caller.tenant_id, task_id, name)
-    path = node.artifact_store.path(caller.tenant_id, task_id, name)
+    record, path = await service.tasks.artifact(caller, task_id, name)
     return FileResponse(
-        path, media_type=row.media_type, filename=name, content_disposition_type="attachment"
+        path, media_type=record.media_type, filename=name, content_disposition_type="attachment"
     )
 
 
-@router.get("/tasks/{task_id}/webhooks", response_class=OrjsonResponse)
-async def webhook_deliveries(task_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+@router.get(
+    "/tasks/{task_id}/webhooks", response_model=WebhookDeliveryList, responses=problems(404)
+)
+async def webhook_deliveries(
+    task_id: str, caller: CallerDep, service: ServiceDep
+) -> OrjsonResponse:
     """Every webhook delivery for the task, with each attempt's outcome."""
-    return {"deliveries": await store.webhook_deliveries(caller.tenant_id, task_id)}
+    deliveries = await service.tasks.webhook_deliveries(caller, task_id)
+    return OrjsonResponse({"deliveries": [delivery_view(d) for d in deliveries]})
 
 
-@router.get("/webhooks/secret", response_class=OrjsonResponse, tags=["webhooks"])
-async def webhook_secret(caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+@router.get(
+    "/webhooks/secret", response_model=WebhookSecret, tags=["webhooks"], responses=problems(403)
+)
+async def webhook_secret(caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
     """The tenant's signing secret for Standard Webhooks verification (admin only)."""
-    caller.require_admin()
-    return {
-        "secret": await store.webhook_secret(caller.tenant_id),
-        "scheme": "standard-webhooks v1 (HMAC-SHA256)",
-    }
+    secret = await service.tasks.webhook_secret(caller)
+    return OrjsonResponse({"secret": secret, "scheme": "standard-webhooks v1 (HMAC-SHA256)"})

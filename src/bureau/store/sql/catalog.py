@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-import secrets
 import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
-from bureau.errors import NotFound, Unauthenticated, UsageError
+from bureau.errors import NotFound, UsageError
 from bureau.store.codec import dumps, loads, now
-from bureau.store.ids import new_id
+from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
 from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
 
-KEY_PREFIX = "bk_"
 
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def create_api_key(
-    conn: Connection, tenant_id: str, name: str, role: str, preset: str | None = None
-) -> str:
-    """Store a key hashed; returns the plaintext, which is never stored.
-
-    `preset` is a key chosen by the operator (`bk_<id>_<secret>`, e.g. from a Kubernetes
-    Secret); by default a new one is generated.
-    """
-    key_id, secret = new_id(), secrets.token_urlsafe(32)
-    if preset is not None:
-        key_id, _, secret = preset.removeprefix(KEY_PREFIX).partition("_")
-        if not preset.startswith(KEY_PREFIX) or not key_id.isalnum() or len(secret) < 24:
-            raise UsageError(
-                "BUREAU_BOOTSTRAP_ADMIN_KEY must look like bk_<letters and digits>_<secret of "
-                "24+ characters>"
-            )
+def insert_api_key(
+    conn: Connection, tenant_id: str, *, key_id: str, name: str, role: str, secret_hash: str
+) -> None:
     conn.execute(
         insert(api_keys).values(
             id=key_id,
@@ -48,20 +26,16 @@ def create_api_key(
             name=name,
             role=role,
             scopes=dumps(["*"]),
-            secret_hash=_hash(secret),
+            secret_hash=secret_hash,
             created_at=now(),
         )
     )
-    return f"{KEY_PREFIX}{key_id}_{secret}"
 
 
-def ensure_default_tenant(conn: Connection, preset_key: str | None = None) -> str | None:
-    """Create the default tenant and its admin key if no tenant exists.
-
-    Returns the new admin key's plaintext, or None when a tenant already existed.
-    """
+def ensure_default_tenant(conn: Connection, *, key_id: str, secret_hash: str) -> bool:
+    """Create the default tenant with this admin key if no tenant exists; False if one did."""
     if conn.execute(select(tenants.c.id).limit(1)).first() is not None:
-        return None
+        return False
     tenant_id = "default"
     conn.execute(
         insert(tenants).values(
@@ -71,30 +45,34 @@ def ensure_default_tenant(conn: Connection, preset_key: str | None = None) -> st
             created_at=now(),
         )
     )
-    return create_api_key(conn, tenant_id, "admin (created on first start)", "admin", preset_key)
+    insert_api_key(
+        conn,
+        tenant_id,
+        key_id=key_id,
+        name="admin (created on first start)",
+        role="admin",
+        secret_hash=secret_hash,
+    )
+    return True
 
 
-def authenticate(conn: Connection, presented: str) -> Row[Any]:
-    """The key's row (id, tenant_id, role, scopes) or `Unauthenticated`."""
-    key_id, _, secret = presented.removeprefix(KEY_PREFIX).partition("_")
-    if not presented.startswith(KEY_PREFIX) or not secret:
-        raise Unauthenticated(
-            "API key is malformed; send 'Authorization: Bearer bk_...' with a key from "
-            "DATA_DIR/admin-key"
-        )
+def api_key(conn: Connection, key_id: str) -> ApiKeyRecord | None:
+    """The unrevoked key with this id, or None."""
     row = conn.execute(
         select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
     ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
-        raise Unauthenticated("API key is unknown or revoked")
-    return row
-
-
-def tenant(conn: Connection, tenant_id: str) -> Row[Any]:
-    row = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
     if row is None:
-        raise NotFound(f"no tenant {tenant_id!r}")
-    return row
+        return None
+    return ApiKeyRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        name=row.name,
+        role=row.role,
+        scopes=loads(row.scopes),
+        secret_hash=row.secret_hash,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def default_tenant_id(conn: Connection) -> str:
@@ -154,16 +132,19 @@ _VISIBLE = select(agent_versions).where(
 _VISIBLE_NAMED = _VISIBLE.where(agent_versions.c.name == bindparam("_name"))
 
 
-def visible_versions(conn: Connection, tenant_id: str, name: str | None = None) -> list[Row[Any]]:
+def visible_versions(
+    conn: Connection, tenant_id: str, name: str | None = None
+) -> list[AgentVersionRecord]:
     """Versions the tenant may see (public, or its own), by name then semver."""
     if name is None:
         rows = conn.execute(_VISIBLE, {"_tenant": tenant_id}).all()
     else:
         rows = conn.execute(_VISIBLE_NAMED, {"_tenant": tenant_id, "_name": name}).all()
-    return sorted(rows, key=lambda r: (r.name, _version_key(r.version)))
+    records = [AgentVersionRecord.from_row(r._mapping) for r in rows]
+    return sorted(records, key=lambda r: (r.name, _version_key(r.version)))
 
 
-def resolve_version(conn: Connection, tenant_id: str, ref: str) -> Row[Any]:
+def resolve_version(conn: Connection, tenant_id: str, ref: str) -> AgentVersionRecord:
     """`name` (latest active version) or `name@version`, visible to the tenant."""
     name, _, version = ref.partition("@")
     versions = visible_versions(conn, tenant_id, name)
@@ -185,7 +166,7 @@ def resolve_version(conn: Connection, tenant_id: str, ref: str) -> Row[Any]:
     return active[-1]
 
 
-def reputation(conn: Connection, name: str, version: str | None = None) -> dict[str, Any]:
+def reputation(conn: Connection, name: str, version: str | None = None) -> Reputation:
     """Acceptance and completion rates, rating and latency against the SLA, from real runs."""
     where = [tasks.c.agent == name]
     if version is not None:

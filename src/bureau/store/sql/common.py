@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from bureau.store.codec import dumps, iso, now
 from bureau.store.ids import new_id
+from bureau.store.records import ArtifactRecord, TaskRecord
 from bureau.store.sql.schema import (
     TERMINAL_STATUSES,
     artifacts,
@@ -29,7 +30,7 @@ from bureau.store.sql.schema import (
     tasks,
     webhook_deliveries,
 )
-from bureau.store.views import task_public
+from bureau.store.views import task_view
 
 EventSpec = tuple[str, Any]
 WEBHOOK_EVENT_TYPES = frozenset({"status", "deliverable", "question", "review"})
@@ -303,7 +304,7 @@ def _queue_webhooks(
 ) -> None:
     if not records:
         return
-    task = task_public(row._mapping, artifacts_of(conn, row.id))
+    task = task_view(TaskRecord.from_row(row._mapping), artifacts_of(conn, row.id))
     deliveries = []
     for record in records:
         kind = record["type"]
@@ -342,8 +343,11 @@ _ARTIFACTS_OF = (
 )
 
 
-def artifacts_of(conn: Connection, task_id: str) -> list[Mapping[Any, Any]]:
-    return [r._mapping for r in conn.execute(_ARTIFACTS_OF, {"_task_id": task_id})]
+def artifacts_of(conn: Connection, task_id: str) -> list[ArtifactRecord]:
+    return [
+        ArtifactRecord.from_row(r._mapping)
+        for r in conn.execute(_ARTIFACTS_OF, {"_task_id": task_id})
+    ]
 
 
 def status_event(status: str, **extra: Any) -> EventSpec:

@@ -8,13 +8,21 @@ caller gets `LeaseLost`. Claiming itself is dialect specific (see `_claim_*`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, tuple_, update
 
 from bureau.errors import LeaseLost
 from bureau.store.codec import dumps, loads, now
+from bureau.store.records import (
+    ArtifactRecord,
+    ClaimedTask,
+    JournalRecord,
+    TaskRecord,
+    money,
+    money_text,
+)
 from bureau.store.sql.common import (
     Changes,
     EventSpec,
@@ -22,7 +30,7 @@ from bureau.store.sql.common import (
     status_event,
     touch_task,
 )
-from bureau.store.sql.schema import journal, sessions, tasks
+from bureau.store.sql.schema import artifacts, journal, sessions, tasks
 from bureau.store.sql.tasks import finish, session_order_clause
 
 _INSERT_JOURNAL = insert(journal)
@@ -101,16 +109,6 @@ def claim_statement(*, skip_locked: bool) -> Any:
     )
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A task just leased, with what its run needs: the journal of its current revision and
-    its session state (both loaded in the claiming transaction)."""
-
-    row: Row[Any]
-    journal: list[Row[Any]]
-    session: dict[str, Any]
-
-
 def claim_tasks(
     conn: Connection,
     changes: Changes,
@@ -120,7 +118,7 @@ def claim_tasks(
     lease_seconds: float,
     *,
     statement: Any,
-) -> list[Claimed]:
+) -> list[ClaimedTask]:
     """Lease up to `limit` ready tasks with `statement` (from `claim_statement`)."""
     at = now()
     params = {
@@ -136,7 +134,7 @@ def claim_tasks(
 
 def mark_claimed(
     conn: Connection, changes: Changes, rows: Sequence[Row[Any]], at: float
-) -> list[Claimed]:
+) -> list[ClaimedTask]:
     """Emit `working` for tasks that start for the first time in this revision (their
     journal is empty: nothing to load), and load the journal of the others."""
     fresh = [row.id for row in rows if row.status == "submitted"]
@@ -150,8 +148,12 @@ def mark_claimed(
         if row.id in started:
             row, entries = started[row.id], []
         else:
-            entries = list(conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision}))
-        claimed.append(Claimed(row, entries, _session_state(conn, row)))
+            entries = [
+                JournalRecord(e.position, e.kind, e.name, e.status, loads(e.result), e.seconds)
+                for e in conn.execute(_LOAD_JOURNAL, {"_id": row.id, "_revision": row.revision})
+            ]
+        task = TaskRecord.from_row(row._mapping)
+        claimed.append(ClaimedTask(task, entries, _session_state(conn, row)))
     return claimed
 
 
@@ -240,10 +242,55 @@ def add_events(
     return _fenced(conn, changes, task_id, token, new_events)
 
 
+def add_artifact(
+    conn: Connection,
+    changes: Changes,
+    task: TaskRecord,
+    token: int,
+    *,
+    position: int,
+    artifact: ArtifactRecord,
+    described: dict[str, Any],
+    new_events: Sequence[EventSpec],
+) -> None:
+    """Journal an artifact (fenced) and upsert its row."""
+    journal_entry(
+        conn,
+        changes,
+        task.id,
+        token,
+        position=position,
+        kind="artifact",
+        name=artifact.name,
+        entry_status="completed",
+        result=described,
+        new_events=new_events,
+        idle_deadline_at=now() + task.idle_timeout,
+    )
+    values = {
+        "media_type": artifact.media_type,
+        "size": artifact.size,
+        "sha256": artifact.sha256,
+        "revision": task.revision,
+        "created_at": artifact.created_at,
+    }
+    updated = conn.execute(
+        update(artifacts)
+        .where(artifacts.c.task_id == task.id, artifacts.c.name == artifact.name)
+        .values(**values)
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            insert(artifacts).values(
+                task_id=task.id, tenant_id=task.tenant_id, name=artifact.name, **values
+            )
+        )
+
+
 def complete(
     conn: Connection,
     changes: Changes,
-    row: Row[Any],
+    row: TaskRecord,
     token: int,
     *,
     deliverable: Any,
@@ -253,17 +300,19 @@ def complete(
     delegated: bool = False,
 ) -> None:
     """Record the deliverable; the cost is the price plus completed children's costs."""
-    children_cost = 0.0
+    cost = money(row.price)
     if delegated:
-        children_cost = sum(
-            float(c.cost)
-            for c in conn.execute(
-                select(tasks.c.cost).where(
-                    tasks.c.parent_id == row.id, tasks.c.status == "completed"
+        cost += sum(
+            (
+                money(c.cost)
+                for c in conn.execute(
+                    select(tasks.c.cost).where(
+                        tasks.c.parent_id == row.id, tasks.c.status == "completed"
+                    )
                 )
-            )
+            ),
+            Decimal(0),
         )
-    cost = _money(float(row.price) + children_cost)
     done = finish(
         conn,
         changes,
@@ -273,7 +322,7 @@ def complete(
         extra_events=[("deliverable", {"deliverable": deliverable})],
         deliverable=dumps(deliverable),
         usage=dumps(usage),
-        cost=cost,
+        cost=money_text(cost),
     )
     if not done:
         raise LeaseLost(f"task {row.id} is no longer held under lease token {token}")
@@ -281,12 +330,7 @@ def complete(
         _save_session(conn, row, session_state, session_ttl)
 
 
-def _money(value: float) -> str:
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _save_session(conn: Connection, row: Row[Any], state: dict[str, Any], ttl: float) -> None:
+def _save_session(conn: Connection, row: TaskRecord, state: dict[str, Any], ttl: float) -> None:
     at = now()
     values = {"state": dumps(state), "expires_at": at + ttl, "updated_at": at}
     updated = conn.execute(
@@ -301,7 +345,7 @@ def _save_session(conn: Connection, row: Row[Any], state: dict[str, Any], ttl: f
 def fail(
     conn: Connection,
     changes: Changes,
-    row: Row[Any],
+    row: Any,
     token: int | None,
     error: dict[str, Any],
     *,

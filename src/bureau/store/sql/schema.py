@@ -22,8 +22,11 @@ from sqlalchemy import (
     text,
 )
 
-STATUSES = ("submitted", "working", "input-required", "completed", "failed", "canceled", "rejected")
-TERMINAL_STATUSES = ("completed", "failed", "canceled", "rejected")
+from bureau.states import TERMINAL_STATUSES as _TERMINAL
+from bureau.states import TaskStatus
+
+STATUSES = tuple(str(status) for status in TaskStatus)
+TERMINAL_STATUSES = tuple(str(status) for status in TaskStatus if status in _TERMINAL)
 UNFINISHED = "status NOT IN ({})".format(", ".join(f"'{s}'" for s in TERMINAL_STATUSES))
 """SQL text of "not terminal", shared by a partial index and the query that must match it."""
 

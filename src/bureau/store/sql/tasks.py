@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, case, insert, or_, select, update
@@ -16,8 +13,9 @@ from bureau.errors import (
     QuestionAlreadyAnswered,
     SessionBusy,
 )
-from bureau.store.codec import dumps, loads, now
+from bureau.store.codec import dumps, iso, loads, now
 from bureau.store.ids import new_id
+from bureau.store.records import ArtifactRecord, Event, NewTask, money, money_text
 from bureau.store.sql.common import (
     Changes,
     TaskRow,
@@ -28,35 +26,13 @@ from bureau.store.sql.common import (
 )
 from bureau.store.sql.schema import (
     TERMINAL_STATUSES,
+    artifacts,
     events,
     idempotency_keys,
     journal,
     ledger,
     tasks,
 )
-
-
-@dataclass(frozen=True)
-class NewTask:
-    """A validated dispatch request, resolved to one agent version."""
-
-    tenant_id: str
-    agent: str
-    agent_version: str
-    goal: str
-    input: dict[str, Any]
-    profile: str
-    price: str
-    max_attempts: int
-    idle_timeout: float
-    deadline_seconds: float
-    session_id: str | None = None
-    on_busy: str = "queue"
-    webhook_url: str | None = None
-    metadata: Mapping[str, Any] | None = None
-    parent_id: str | None = None
-    parent_position: int | None = None
-
 
 _GET_TASK = select(tasks).where(
     tasks.c.id == bindparam("_id"), tasks.c.tenant_id == bindparam("_tenant")
@@ -97,7 +73,7 @@ def get_task(conn: Connection, tenant_id: str, task_id: str) -> Row[Any]:
 
 def task_with_artifacts(
     conn: Connection, tenant_id: str, task_id: str
-) -> tuple[Row[Any], list[Mapping[Any, Any]]]:
+) -> tuple[Row[Any], list[ArtifactRecord]]:
     row = get_task(conn, tenant_id, task_id)
     return row, artifacts_of(conn, task_id)
 
@@ -143,7 +119,7 @@ def create_task(
         metadata=dumps(dict(new.metadata or {})),
         usage=dumps({"steps": 0, "compute_seconds": 0.0}),
         cost="0",
-        price=new.price,
+        price=money_text(new.price),
         parent_id=new.parent_id,
         parent_position=new.parent_position,
         revision=1,
@@ -196,8 +172,10 @@ def _admit_to_session(conn: Connection, changes: Changes, new: NewTask) -> None:
         cancel_tree(conn, changes, busy_id, "interrupted by a newer task in the session")
 
 
-def ledger_entry(conn: Connection, row: TaskRow, kind: str) -> None:
-    if Decimal(row.price) == 0:
+def ledger_entry(conn: Connection, row: Any, kind: str) -> None:
+    """Record a hold (the price), its capture (the cost) or its release (the price) for the
+    task `row` (a row or record with `id`, `tenant_id`, `price`, `cost`)."""
+    if money(row.price) == 0:
         return
     conn.execute(
         _INSERT_LEDGER,
@@ -206,7 +184,7 @@ def ledger_entry(conn: Connection, row: TaskRow, kind: str) -> None:
             tenant_id=row.tenant_id,
             task_id=row.id,
             kind=kind,
-            amount=row.cost if kind == "capture" else row.price,
+            amount=money_text(money(row.cost if kind == "capture" else row.price)),
             at=now(),
         ),
     )
@@ -242,9 +220,26 @@ def list_tasks(
 
 def events_after(
     conn: Connection, tenant_id: str, task_id: str, after: int, limit: int = 1000
-) -> list[Row[Any]]:
+) -> list[Event]:
     params = {"_id": task_id, "_tenant": tenant_id, "_after": after, "_limit": limit}
-    return list(conn.execute(_EVENTS_AFTER, params).all())
+    return [
+        {"seq": r.seq, "type": r.type, "at": iso(r.at), "data": loads(r.data)}
+        for r in conn.execute(_EVENTS_AFTER, params)
+    ]
+
+
+def artifact(conn: Connection, tenant_id: str, task_id: str, name: str) -> ArtifactRecord:
+    get_task(conn, tenant_id, task_id)
+    row = conn.execute(
+        select(artifacts).where(
+            artifacts.c.task_id == task_id,
+            artifacts.c.tenant_id == tenant_id,
+            artifacts.c.name == name,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"task {task_id} has no artifact {name!r}")
+    return ArtifactRecord.from_row(row._mapping)
 
 
 def add_message(
@@ -329,7 +324,7 @@ def cancel_tree(conn: Connection, changes: Changes, task_id: str, reason: str) -
 def finish(
     conn: Connection,
     changes: Changes,
-    row: Row[Any],
+    row: Any,
     status: str,
     *,
     error: dict[str, Any] | None = None,
@@ -337,8 +332,9 @@ def finish(
     extra_events: list[tuple[str, Any]] | None = None,
     **values: Any,
 ) -> bool:
-    """Move a task to a terminal status, settle its hold, and tell its parent; False if it
-    was finished already (or, with `fence`, is no longer held under that lease token)."""
+    """Move a task (`row`: its row or record) to a terminal status, settle its hold, and
+    tell its parent; False if it was finished already (or, with `fence`, is no longer held
+    under that lease token)."""
     at = now()
     finished = touch_task(
         conn,

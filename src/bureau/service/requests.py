@@ -1,4 +1,8 @@
-"""Request bodies (schema families `TaskCreate`, `MessageCreate`, ...)."""
+"""What callers send: the service's request models (REST uses them as request bodies).
+
+Pydantic checks shape and bounds; the service checks meaning (the agent exists, the input
+fits its schema, the question is open).
+"""
 
 from __future__ import annotations
 

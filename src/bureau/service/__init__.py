@@ -1,0 +1,49 @@
+"""The operations every door calls (REST today; A2A, MCP and the console next).
+
+Each operation takes the `Caller` (tenant, key, role) as its first argument, checks what the
+role allows, scopes everything to the caller's tenant, and knows nothing of HTTP. Doors
+parse their protocol, call one operation and render its result.
+"""
+
+from __future__ import annotations
+
+from bureau.auth.authenticator import Authenticator
+from bureau.engine.artifacts import LocalArtifactStore
+from bureau.service.catalog import CatalogService
+from bureau.service.events import HEARTBEAT, EventPage, EventService
+from bureau.service.tasks import TaskDetail, TaskService
+from bureau.store.records import Gauges
+from bureau.store.store import Store
+
+__all__ = ["HEARTBEAT", "EventPage", "Service", "TaskDetail"]
+
+
+class Service:
+    """`tasks`, `events`, `catalog`, and `auth` (credentials to a `Caller`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        artifacts: LocalArtifactStore,
+        *,
+        max_deadline_seconds: float,
+        long_poll_max_seconds: float,
+        heartbeat_seconds: float,
+    ) -> None:
+        self.store = store
+        self.auth = Authenticator(store)
+        self.tasks = TaskService(store, artifacts, max_deadline_seconds=max_deadline_seconds)
+        self.events = EventService(
+            store,
+            long_poll_max_seconds=long_poll_max_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+        )
+        self.catalog = CatalogService(store)
+
+    async def ready(self) -> None:
+        """Raises unless the database answers."""
+        await self.store.metrics.ping()
+
+    async def gauges(self) -> Gauges:
+        """Counts for the Prometheus gauges (every tenant: an operator's view)."""
+        return await self.store.metrics.gauges()

@@ -1,0 +1,167 @@
+"""Task operations: dispatch, read, list, reply, cancel, review, artifacts, webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bureau.auth.caller import Caller
+from bureau.engine.admission import new_task
+from bureau.engine.artifacts import LocalArtifactStore
+from bureau.engine.validation import check
+from bureau.errors import InvalidRequest
+from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
+from bureau.states import TaskStatus
+from bureau.store.codec import now
+from bureau.store.records import ArtifactRecord, TaskPage, TaskRecord, WebhookDelivery
+from bureau.store.store import Store
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task with its artifacts; `created` is False for an idempotent replay."""
+
+    task: TaskRecord
+    artifacts: list[ArtifactRecord] = field(default_factory=list)
+    created: bool = True
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class TaskService:
+    def __init__(
+        self, store: Store, artifacts: LocalArtifactStore, *, max_deadline_seconds: float
+    ) -> None:
+        self._tasks = store.tasks
+        self._catalog = store.catalog
+        self._outbox = store.outbox
+        self._artifacts = artifacts
+        self.max_deadline_seconds = max_deadline_seconds
+
+    async def dispatch(
+        self, caller: Caller, request: TaskCreate, *, idempotency_key: str | None = None
+    ) -> TaskDetail:
+        """Validate `request` against the agent version it names and store the task; it is
+        committed before this returns (the 202 of REST). The same `idempotency_key` with
+        the same request returns the first task (`created=False`); with another request
+        raises `IdempotencyConflict`. Raises `NotFound` (agent), `InvalidRequest` (input,
+        profile, deadline), `SessionBusy`, `Forbidden`."""
+        caller.require_write()
+        if request.deadline_seconds and request.deadline_seconds > self.max_deadline_seconds:
+            raise InvalidRequest(
+                f"deadline_seconds {request.deadline_seconds:g} exceeds the maximum of "
+                f"{self.max_deadline_seconds:g}",
+                field="deadline_seconds",
+            )
+        version = await self._catalog.resolve_version(caller.tenant_id, request.agent)
+        new = new_task(
+            version,
+            tenant_id=caller.tenant_id,
+            goal=request.goal,
+            input=request.input or {},
+            profile=request.profile,
+            deadline_seconds=request.deadline_seconds,
+            session_id=request.session_id,
+            on_busy=request.on_busy,
+            webhook_url=str(request.webhook.url) if request.webhook else None,
+            metadata=request.metadata,
+        )
+        body = request.model_dump(mode="json", exclude_none=True)
+        task, created = await self._tasks.create(new, idempotency_key, request_hash(body))
+        if created:
+            return TaskDetail(task)
+        replayed = await self.get(caller, task.id)
+        return TaskDetail(replayed.task, replayed.artifacts, created=False)
+
+    async def get(self, caller: Caller, task_id: str) -> TaskDetail:
+        """The task and its artifacts; raises `NotFound` (also for another tenant's task)."""
+        task, artifacts = await self._tasks.get_with_artifacts(caller.tenant_id, task_id)
+        return TaskDetail(task, artifacts)
+
+    async def page(
+        self,
+        caller: Caller,
+        *,
+        status: TaskStatus | None = None,
+        agent: str | None = None,
+        dead_letter: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> TaskPage:
+        """The caller's tenant's tasks, newest first (`dead_letter`: only those that failed
+        after exhausting their attempts)."""
+        return await self._tasks.page(
+            caller.tenant_id,
+            status=status,
+            agent=agent,
+            dead_letter=dead_letter,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def message(self, caller: Caller, task_id: str, message: MessageCreate) -> TaskDetail:
+        """Answer the open question (compare-and-set on `question_id`: of concurrent replies
+        one wins, the others get `QuestionAlreadyAnswered`) or add context to a running
+        task. A reply to a question with a schema must fit it (`data`, or `text`)."""
+        caller.require_write()
+        if message.text is None and message.data is None:
+            raise InvalidRequest("send `text` or `data`")
+        data = message.data
+        task = await self._tasks.get(caller.tenant_id, task_id)
+        answering = task.status == TaskStatus.INPUT_REQUIRED and (
+            message.question_id is None or message.question_id == task.question_id
+        )
+        schema = (task.question or {}).get("schema") if answering else None
+        if schema is not None:
+            data = data if data is not None else message.text
+            check(schema, data, "the reply")
+        await self._tasks.add_message(
+            caller.tenant_id, task_id, text=message.text, data=data, question_id=message.question_id
+        )
+        return await self.get(caller, task_id)
+
+    async def cancel(self, caller: Caller, task_id: str) -> TaskDetail:
+        """Cancel the task and its unfinished children, durably; a running one is stopped.
+        Raises `InvalidState` when it already finished."""
+        caller.require_write()
+        await self._tasks.cancel(caller.tenant_id, task_id, f"canceled by key {caller.key_id}")
+        return await self.get(caller, task_id)
+
+    async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:
+        """Accept a completed deliverable (its cost is captured)."""
+        caller.require_write()
+        review = {**body.model_dump(), "at": now()}
+        await self._tasks.review(caller.tenant_id, task_id, accept=True, review=review, redo=False)
+        return await self.get(caller, task_id)
+
+    async def reject(self, caller: Caller, task_id: str, body: RejectBody) -> TaskDetail:
+        """Reject a completed deliverable (its hold is released); `redo` runs the task again
+        with the reason as feedback."""
+        caller.require_write()
+        review = {"reason": body.reason, "redo": body.redo, "at": now()}
+        await self._tasks.review(
+            caller.tenant_id, task_id, accept=False, review=review, redo=body.redo
+        )
+        return await self.get(caller, task_id)
+
+    async def artifact(
+        self, caller: Caller, task_id: str, name: str
+    ) -> tuple[ArtifactRecord, Path]:
+        """An artifact's description and where its bytes are; raises `NotFound`."""
+        record = await self._tasks.artifact(caller.tenant_id, task_id, name)
+        return record, self._artifacts.path(caller.tenant_id, task_id, name)
+
+    async def webhook_deliveries(self, caller: Caller, task_id: str) -> list[WebhookDelivery]:
+        """Every webhook delivery for the task, with each attempt's outcome."""
+        return await self._outbox.deliveries(caller.tenant_id, task_id)
+
+    async def webhook_secret(self, caller: Caller) -> str:
+        """The tenant's Standard Webhooks signing secret (admins only)."""
+        caller.require_admin()
+        return await self._outbox.signing_secret(caller.tenant_id)

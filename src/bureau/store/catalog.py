@@ -1,0 +1,68 @@
+"""`CatalogStore`: tenants, API keys and the agent catalog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bureau.store._transactions import Transactions
+from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
+from bureau.store.sql import catalog as sql
+
+CATALOG_TTL = 2.0
+"""Seconds a resolved agent version is cached (the catalog changes when workers publish,
+which is rare next to dispatches; published versions are immutable)."""
+
+
+class CatalogStore:
+    def __init__(self, transactions: Transactions) -> None:
+        self._tx = transactions
+        self._versions: dict[tuple[str, str], tuple[float, AgentVersionRecord]] = {}
+
+    def ensure_default_tenant(self, *, key_id: str, secret_hash: str) -> bool:
+        """Blocking (startup): create the default tenant with this admin key when no tenant
+        exists yet. False when a tenant existed (nothing changes)."""
+        return self._tx.run_sync(
+            lambda conn: sql.ensure_default_tenant(conn, key_id=key_id, secret_hash=secret_hash)
+        )
+
+    def default_tenant_id(self) -> str:
+        """Blocking (startup): the first tenant created; raises `UsageError` if none."""
+        return self._tx.run_sync(sql.default_tenant_id)
+
+    async def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """The unrevoked key with this id (its secret as a hash only), or None."""
+        return await self._tx.read(lambda conn: sql.api_key(conn, key_id))
+
+    async def visible_versions(
+        self, tenant_id: str, name: str | None = None
+    ) -> list[AgentVersionRecord]:
+        """Versions the tenant may see (public ones and its own), by name, then semver."""
+        return await self._tx.read(lambda conn: sql.visible_versions(conn, tenant_id, name))
+
+    async def resolve_version(self, tenant_id: str, ref: str) -> AgentVersionRecord:
+        """`name` (its latest active version) or `name@version`, visible to the tenant;
+        cached for `CATALOG_TTL` seconds. Raises `NotFound` (unknown agent or version, a
+        retired version, no active version), with `field="agent"`."""
+        key = (tenant_id, ref)
+        hit = self._versions.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        found = await self._tx.read(lambda conn: sql.resolve_version(conn, tenant_id, ref))
+        if len(self._versions) > 4096:
+            self._versions.clear()
+        self._versions[key] = (time.monotonic() + CATALOG_TTL, found)
+        return found
+
+    async def reputation(self, name: str, version: str | None = None) -> Reputation:
+        """Completion and acceptance rates, rating and latency from the agent's real runs."""
+        return await self._tx.read(lambda conn: sql.reputation(conn, name, version))
+
+    async def publish_versions(self, tenant_id: str, entries: list[Mapping[str, Any]]) -> None:
+        """Add agent versions (catalog entries) owned by the tenant. Publishing a version
+        again with the same definition changes nothing. Raises `UsageError` when a name
+        belongs to another tenant or a version exists with another definition (versions
+        are immutable)."""
+        await self._tx.write(lambda conn, _: sql.publish_versions(conn, tenant_id, entries))
+        self._versions.clear()

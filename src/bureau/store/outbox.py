@@ -1,0 +1,48 @@
+"""`WebhookOutbox`: the deliveries the webhook sender claims, posts and records."""
+
+from __future__ import annotations
+
+from bureau.store._transactions import Transactions
+from bureau.store.records import WebhookDelivery
+from bureau.store.sql import outbox as sql
+
+
+class WebhookOutbox:
+    def __init__(self, transactions: Transactions) -> None:
+        self._tx = transactions
+        self._secrets: dict[str, str] = {}
+
+    async def claim_due(self, limit: int, hold: float) -> list[WebhookDelivery]:
+        """Up to `limit` pending deliveries that are due, at most one per task (its oldest:
+        a task's deliveries go out in order). Each claimed delivery's next attempt is moved
+        `hold` seconds ahead, so no other sender claims it while this one posts."""
+        return await self._tx.write(lambda conn, _: sql.claim_due(conn, limit, hold))
+
+    async def record_attempt(
+        self,
+        delivery: WebhookDelivery,
+        *,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: float,
+        max_attempts: int,
+    ) -> None:
+        """Record one attempt; a 2xx delivers, the `max_attempts`-th failure fails the
+        delivery, any other failure schedules the next attempt by `sql.outbox.BACKOFF`."""
+        await self._tx.write(
+            lambda conn, _: sql.record_attempt(
+                conn, delivery, status_code, error, duration_ms, max_attempts
+            )
+        )
+
+    async def deliveries(self, tenant_id: str, task_id: str) -> list[WebhookDelivery]:
+        """Every delivery for the task with its attempts, oldest first; raises `NotFound`."""
+        return await self._tx.read(lambda conn: sql.deliveries_of(conn, tenant_id, task_id))
+
+    async def signing_secret(self, tenant_id: str) -> str:
+        """The tenant's Standard Webhooks signing secret (cached: it never changes)."""
+        if tenant_id not in self._secrets:
+            self._secrets[tenant_id] = await self._tx.read(
+                lambda conn: sql.webhook_secret(conn, tenant_id)
+            )
+        return self._secrets[tenant_id]

@@ -1,0 +1,111 @@
+"""The webhook outbox: deliveries queued with the events they announce, claimed by senders.
+
+Deliveries are inserted by `common.append_events` in the transaction of their event, so
+none is lost. A sender claims a due delivery by pushing its `next_attempt_at` past the
+request timeout (two senders never post the same attempt); a task's later delivery waits
+for its earlier one, so each receiver sees a task's events in order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from bureau.store.codec import now
+from bureau.store.records import DeliveryAttempt, WebhookDelivery
+from bureau.store.sql.schema import tenants, webhook_attempts, webhook_deliveries
+from bureau.store.sql.tasks import get_task
+
+BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+"""Seconds before the next attempt, by attempts made so far (the last repeats)."""
+
+
+def claim_due(conn: Connection, limit: int, hold: float) -> list[WebhookDelivery]:
+    at = now()
+    pending = conn.execute(
+        select(
+            webhook_deliveries.c.id,
+            webhook_deliveries.c.task_id,
+            webhook_deliveries.c.next_attempt_at,
+        )
+        .where(webhook_deliveries.c.status == "pending")
+        .order_by(webhook_deliveries.c.created_at, webhook_deliveries.c.id)
+        .limit(limit * 4)
+    ).all()
+    first_per_task: dict[str, Row[Any]] = {}
+    for row in pending:
+        first_per_task.setdefault(row.task_id, row)
+    due = [r.id for r in first_per_task.values() if r.next_attempt_at <= at][:limit]
+    if not due:
+        return []
+    claimed = conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id.in_(due), webhook_deliveries.c.status == "pending")
+        .values(next_attempt_at=at + hold)
+        .returning(*webhook_deliveries.c)
+    )
+    return [WebhookDelivery.from_row(row._mapping) for row in claimed]
+
+
+def record_attempt(
+    conn: Connection,
+    delivery: WebhookDelivery,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+    max_attempts: int,
+) -> None:
+    attempt = delivery.attempts + 1
+    at = now()
+    conn.execute(
+        insert(webhook_attempts).values(
+            delivery_id=delivery.id,
+            attempt=attempt,
+            tenant_id=delivery.tenant_id,
+            at=at,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+    ok = status_code is not None and 200 <= status_code < 300
+    values: dict[str, Any] = {"attempts": attempt}
+    if ok:
+        values.update(status="delivered", delivered_at=at, next_attempt_at=None)
+    elif attempt >= max_attempts:
+        values.update(status="failed", next_attempt_at=None)
+    else:
+        values.update(next_attempt_at=at + BACKOFF[min(attempt - 1, len(BACKOFF) - 1)])
+    conn.execute(
+        update(webhook_deliveries).where(webhook_deliveries.c.id == delivery.id).values(**values)
+    )
+
+
+def deliveries_of(conn: Connection, tenant_id: str, task_id: str) -> list[WebhookDelivery]:
+    get_task(conn, tenant_id, task_id)
+    deliveries = conn.execute(
+        select(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.task_id == task_id,
+            webhook_deliveries.c.tenant_id == tenant_id,
+        )
+        .order_by(webhook_deliveries.c.created_at, webhook_deliveries.c.id)
+    ).all()
+    attempts = conn.execute(
+        select(webhook_attempts)
+        .where(webhook_attempts.c.delivery_id.in_([d.id for d in deliveries]))
+        .order_by(webhook_attempts.c.attempt)
+    ).all()
+    history: dict[str, list[DeliveryAttempt]] = {}
+    for a in attempts:
+        history.setdefault(a.delivery_id, []).append(
+            DeliveryAttempt(a.attempt, a.at, a.status_code, a.error, a.duration_ms)
+        )
+    return [WebhookDelivery.from_row(d._mapping, history.get(d.id, [])) for d in deliveries]
+
+
+def webhook_secret(conn: Connection, tenant_id: str) -> str:
+    return str(
+        conn.execute(select(tenants.c.webhook_secret).where(tenants.c.id == tenant_id)).scalar_one()
+    )
