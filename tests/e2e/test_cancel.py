@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
+
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -64,8 +66,20 @@ def test_cancel_a_running_task_directly(server: ServerProcess) -> None:
         task = client.post(
             "/v1/tasks", json={"agent": "sleeper", "goal": "sleep", "input": {"seconds": 60}}
         ).json()
-        wait_for(client, task["id"], {"working"})
+        _wait_for_event(client, task["id"], "progress")  # then the progress is durable
         client.post(f"/v1/tasks/{task['id']}/cancel")
         canceled = wait_for(client, task["id"], {"canceled"}, timeout=5)
     assert canceled["error"]["code"] == "canceled"
     assert canceled["progress"] == {"fraction": 0.0, "message": "going to sleep"}
+
+
+def _wait_for_event(client: httpx.Client, task_id: str, kind: str) -> None:
+    """Long-poll the task's log until an event of type `kind` is in it."""
+    after, deadline = 0, time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page = client.get(f"/v1/tasks/{task_id}/events", params={"after": after, "wait": 5})
+        for event in page.json()["events"]:
+            if event["type"] == kind:
+                return
+            after = event["seq"]
+    raise AssertionError(f"task {task_id} logged no {kind!r} event")
