@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
 from bureau.store import migrations
-from bureau.store.factory import open_database
-from bureau.store.sql.schema import schema_info
 from tests.support.databases import BACKENDS, database_for
 from tests.support.server import ServerProcess
 
@@ -36,11 +33,16 @@ def _bureau(
 
 
 def _set_version(data_dir: Path, settings: dict[str, str], version: int) -> None:
-    db, _ = open_database(settings.get("database_url"), data_dir / "bureau.db")
-    try:
-        db.run_sync(lambda conn: conn.execute(update(schema_info).values(version=version)))
-    finally:
-        asyncio.run(db.close())
+    """Change the recorded schema version behind Bureau's back."""
+    statement = f"UPDATE schema_info SET version = {int(version)}"
+    if "database_url" not in settings:
+        with sqlite3.connect(data_dir / "bureau.db") as conn:
+            conn.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(settings["database_url"], autocommit=True) as conn:
+        conn.execute(statement)
 
 
 def test_roles_refuse_an_unmigrated_database_and_say_what_to_run(

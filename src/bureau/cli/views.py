@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from bureau.cli.render import pretty, preview, shorten, size, sla, table
+from bureau.states import ReviewStatus, TaskStatus
 
 __all__ = [
     "agent_details",
@@ -212,14 +213,15 @@ def artifacts_block(task: dict[str, Any], base_url: str) -> str:
 def next_steps(task: dict[str, Any]) -> str:
     """What the user can do next with the task, as commands."""
     task_id, status = task["id"], task.get("status")
-    if status == "completed" and (task.get("review") or {}).get("status") in (None, "pending"):
+    review = (task.get("review") or {}).get("status")
+    if status == TaskStatus.COMPLETED and review in (None, ReviewStatus.PENDING):
         return (
             f"Next: bureau task accept {task_id} [--rating 1-5]\n"
             f'   or bureau task reject {task_id} --reason "..." [--redo]'
         )
-    if status == "input-required":
+    if status == TaskStatus.INPUT_REQUIRED:
         return f'Next: bureau task reply {task_id} "<your answer>"'
-    if status in ("submitted", "working"):
+    if status in (TaskStatus.SUBMITTED, TaskStatus.WORKING):
         return f"Follow: bureau task events {task_id} --follow   (or: bureau task wait {task_id})"
     return ""
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from bureau.errors import NotFound, UsageError
 from bureau.store.codec import dumps, loads, now
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
-from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
+from bureau.store.sql.schema import TERMINAL_STATUSES, agent_versions, api_keys, tasks, tenants
 
 
 def insert_api_key(
@@ -194,7 +194,7 @@ def reputation(conn: Connection, name: str, version: str | None = None) -> Reput
             .limit(500)
         )
     ]
-    finished = sum(counts.get(s, 0) for s in ("completed", "failed", "canceled"))
+    finished = sum(counts.get(s, 0) for s in TERMINAL_STATUSES if s != "rejected")
     reviewed = reviews.get("accepted", 0) + reviews.get("rejected", 0)
     ratings = [
         loads(r.review).get("rating")
