@@ -143,8 +143,8 @@ class AgentVersion(TypedDict):
     created_at: str | None
 
 
-class AgentSummary(TypedDict):
-    """A catalog entry: the latest active version's terms and the agent's reputation."""
+class _AgentTerms(TypedDict):
+    """An agent's latest active version's terms, and its reputation."""
 
     name: str
     description: str
@@ -155,21 +155,17 @@ class AgentSummary(TypedDict):
     input_schema: dict[str, Any] | None
     profiles: list[str]
     reputation: Reputation
+
+
+class AgentSummary(_AgentTerms):
+    """A catalog entry: the agent's terms and the numbers of its versions."""
+
     versions: list[str]
 
 
-class Agent(TypedDict):
+class Agent(_AgentTerms):
     """One agent with every version it has published."""
 
-    name: str
-    description: str
-    capabilities: list[str]
-    latest_version: str
-    price: str
-    sla: Sla
-    input_schema: dict[str, Any] | None
-    profiles: list[str]
-    reputation: Reputation
     versions: list[AgentVersion]
 
 
