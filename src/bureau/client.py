@@ -24,7 +24,7 @@ import orjson
 
 from bureau import __version__
 from bureau.errors import BureauError
-from bureau.states import STOP_STATUSES, TERMINAL_STATUSES, TaskStatus
+from bureau.states import STOP_STATUSES, TERMINAL_STATUSES, EventType, TaskStatus
 
 __all__ = [
     "STATUSES",
@@ -377,7 +377,7 @@ class Client:
                         if (sse := decoder.feed(line)) is None:
                             continue
                         event, failures, received = _event_of(sse), 0, True
-                        if event["type"] == "status" and isinstance(event["data"], dict):
+                        if event["type"] == EventType.STATUS and isinstance(event["data"], dict):
                             status = event["data"].get("status")
                         yield event
             except httpx.TransportError as exc:

@@ -14,6 +14,7 @@ from bureau.cli.questions import reply_body
 from bureau.cli.render import emit_json, event_line
 from bureau.cli.views import agent_details, agents_table, task_report, tasks_table
 from bureau.client import STATUSES, STOP_STATUSES
+from bureau.states import TaskStatus
 
 __all__ = ["register"]
 
@@ -93,7 +94,7 @@ def cmd_reply(args: argparse.Namespace) -> int:
         raise CommandError("give the answer as TEXT or --data JSON")
     with connect(args) as client:
         task = client.task(args.id)
-        question = task.get("question") if task.get("status") == "input-required" else None
+        question = task.get("question") if task.get("status") == TaskStatus.INPUT_REQUIRED else None
         if args.data is None:
             body = reply_body(question, args.text)
         else:

@@ -15,13 +15,14 @@ from bureau.cli.questions import ask, reply_body
 from bureau.cli.render import emit_json, event_line
 from bureau.cli.views import task_report
 from bureau.client import TERMINAL_STATUSES, ApiError, Client
+from bureau.states import EventType, TaskStatus
 
 __all__ = ["follow", "outcome_code"]
 
 
 def outcome_code(task: dict[str, Any]) -> int:
     """Exit code for a task someone waited on: 1 if it failed, was canceled or rejected."""
-    return 1 if task.get("status") in TERMINAL_STATUSES - {"completed"} else 0
+    return 1 if task.get("status") in TERMINAL_STATUSES - {TaskStatus.COMPLETED} else 0
 
 
 def follow(
@@ -41,7 +42,7 @@ def follow(
     notes = sys.stderr if as_json else sys.stdout
     try:
         for event in client.stream(task_id, last_event_id=after):
-            question = answer_questions and event.get("type") == "question"
+            question = answer_questions and event.get("type") == EventType.QUESTION
             if as_json:
                 emit_json(event, one_line=True)
             elif not question:
@@ -75,7 +76,9 @@ def _answer(
     """Ask an open question and post the reply; False when no answer can be read."""
     task = client.task(task_id)
     open_question = task.get("question") or {}
-    if task.get("status") != "input-required" or open_question.get("id") != question.get("id"):
+    if task.get("status") != TaskStatus.INPUT_REQUIRED or open_question.get("id") != question.get(
+        "id"
+    ):
         if not as_json:
             print(f"question (answered): {question.get('text')}", flush=True)
         return True

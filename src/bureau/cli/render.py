@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from bureau.states import EventType
+
 __all__ = [
     "duration",
     "emit_json",
@@ -123,9 +125,9 @@ def _status(data: dict[str, Any]) -> str:
 
 def _step(kind: str, data: dict[str, Any]) -> str:
     name = data.get("name", "?")
-    if kind == "step.started":
+    if kind == EventType.STEP_STARTED:
         return f"  -> {name}"
-    if kind == "step.failed":
+    if kind == EventType.STEP_FAILED:
         return f"  !! {name} failed: {data.get('error')}"
     line = f"  ok {name}"
     if data.get("seconds") is not None:
@@ -148,27 +150,27 @@ def _message(data: dict[str, Any]) -> str:
 
 def _plain(kind: str, data: Any) -> str:
     """Lines for the event types whose data is a JSON object."""
-    if kind == "status":
+    if kind == EventType.STATUS:
         return _status(data)
     if kind.startswith("step."):
         return _step(kind, data)
-    if kind == "progress":
+    if kind == EventType.PROGRESS:
         return _progress(data)
-    if kind == "message":
+    if kind == EventType.MESSAGE:
         return _message(data)
-    if kind == "question":
+    if kind == EventType.QUESTION:
         return f"question: {data.get('text')}"
-    if kind == "artifact":
+    if kind == EventType.ARTIFACT:
         return f"artifact: {data.get('name')} ({size(data.get('size'))}, {data.get('media_type')})"
-    if kind == "deliverable":
+    if kind == EventType.DELIVERABLE:
         return "deliverable ready"
-    if kind == "review":
+    if kind == EventType.REVIEW:
         rating = f", rating {data['rating']}" if data.get("rating") else ""
         reason = f": {data['reason']}" if data.get("reason") else ""
         return f"review: {data.get('status')}{rating}{reason}"
-    if kind == "delegated":
+    if kind == EventType.DELEGATED:
         return f"delegated to {data.get('agent')} as {data.get('task_id')}: {data.get('goal')}"
-    if kind == "retry":
+    if kind == EventType.RETRY:
         return f"retry (attempt {data.get('attempt')}) in {data.get('delay_seconds')}s"
     if kind == "error":
         return f"error: {data.get('code')}: {data.get('message')}"
@@ -178,7 +180,7 @@ def _plain(kind: str, data: Any) -> str:
 def event_line(event: dict[str, Any]) -> str:
     """One event as readable text (a plan takes one line per step)."""
     kind, data = str(event.get("type")), event.get("data")
-    if kind == "plan" and isinstance(data, list):
+    if kind == EventType.PLAN and isinstance(data, list):
         return "plan:\n" + "\n".join(f"  {i}. {step}" for i, step in enumerate(data, 1))
     if isinstance(data, dict):
         return _plain(kind, data)
