@@ -81,10 +81,12 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
         summary="Agent-as-a-Service: dispatch goals to agents, follow the work, "
         "pay per accepted result.",
         lifespan=lifespan,
+        # No online validator: Swagger UI would load its badge from validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.node = node
     errors.install(app)
-    openapi.install(app)
+    openapi.install(app, long_poll_max_seconds=node.settings.long_poll_max_seconds)
     for module in (health, agents, tasks, events) if node.roles.api else (health,):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=node.settings.max_body_bytes)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -43,7 +45,14 @@ def status_of(error: errors.BureauError) -> int:
     return 500
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     body = {
         "type": f"https://bureau.dev/problems/{code}",
         "title": title,
@@ -52,11 +61,12 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
         "code": code,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return Response(
         orjson.dumps(body),
         status_code=status,
-        headers=headers,
+        headers=dict(headers) if headers else None,
         media_type="application/problem+json",
     )
 
@@ -91,13 +101,27 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, "http_error")
-    detail = str(exc.detail)
+    title = detail = str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
-        detail = "no such endpoint; see /openapi.json for the API"
-    return problem(exc.status_code, code, detail, detail)
+        title = detail = "no such endpoint; see /openapi.json for the API"
+    elif exc.status_code == 405:
+        allow = headers["Allow"] = _documented_methods(request) or headers.get("Allow", "")
+        detail = f"this endpoint does not answer {request.method}; it answers {allow}"
+    return problem(exc.status_code, code, title, detail, headers=headers)
+
+
+def _documented_methods(request: Request) -> str | None:
+    """The methods the API documents for the request's path. (The router's own `Allow`
+    names only the first route whose path matched: `POST` for `/v1/tasks`.)"""
+    path = request.scope["path"]
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            return ", ".join(sorted(method.upper() for method in item))
+    return None
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:

@@ -16,16 +16,18 @@ from bureau.api.problems import MEANING, PROBLEM_REF, Problem
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, long_poll_max_seconds: float) -> None:
+    """Serve the document below; `wait` (long-poll) is documented with this node's limit."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _document(app)
+            app.openapi_schema = _document(app, long_poll_max_seconds)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _document(app: FastAPI) -> dict[str, Any]:
+def _document(app: FastAPI, long_poll_max_seconds: float) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
         version=app.version,
@@ -43,6 +45,10 @@ def _document(app: FastAPI) -> dict[str, Any]:
     as_problem = {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] == "wait":
+                    # the route's bound is static; the node refuses more than its setting
+                    parameter["schema"]["maximum"] = long_poll_max_seconds
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = as_problem

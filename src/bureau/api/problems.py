@@ -43,12 +43,24 @@ MEANING = {
 }
 
 
+HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "`Bearer`: send `Authorization: Bearer bk_...`",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route answering these error statuses with problem+json."""
     return {
         status: {
             "description": MEANING[status],
             "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+            **({"headers": HEADERS[status]} if status in HEADERS else {}),
         }
         for status in statuses
     }

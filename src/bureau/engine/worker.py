@@ -104,6 +104,7 @@ class Worker:
         Tasks waiting for a reply, or for a retry delay still in the future, stay queued.
         For deterministic tests and one-shot processing; do not mix with `start`."""
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="bureau-heartbeat")
+        stop_canceled = self.store.notifier.subscribe("cancel", self._on_cancel)
         runs = 0
         try:
             while True:
@@ -118,6 +119,7 @@ class Worker:
                     running = [run.task for run in self.running.values()]
                     await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            stop_canceled()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
 

@@ -10,10 +10,11 @@ deterministic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import mimetypes
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, TypeVar
 
 from bureau.errors import UsageError
@@ -68,7 +69,7 @@ class Context:
         self.metadata = metadata or {}
         self._position = 0
         self._step_names: set[str] = set()
-        self.active_steps = 0
+        self.active_steps = 0  # steps running and durable calls being written
 
     # -- replay bookkeeping -------------------------------------------------------------
 
@@ -83,6 +84,16 @@ class Context:
                 "deterministic"
             )
         return position, entry
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A durable call being recorded counts as work in flight, like a running step: a
+        sibling's park must not cancel the run before the call is recorded."""
+        self.active_steps += 1
+        try:
+            yield
+        finally:
+            self.active_steps -= 1
 
     # -- durable calls ------------------------------------------------------------------
 
@@ -141,7 +152,8 @@ class Context:
             raise UsageError("ctx.plan takes a list of strings")
         position, entry = self._next("plan", "plan")
         if entry is None:
-            await self._runtime.record(position, "plan", "plan", steps)
+            with self._writing():
+                await self._runtime.record(position, "plan", "plan", steps)
 
     async def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1 and/or a message); resets the idle timeout."""
@@ -149,9 +161,10 @@ class Context:
             raise UsageError("progress fraction must be between 0 and 1")
         position, entry = self._next("progress", "progress")
         if entry is None:
-            await self._runtime.record(
-                position, "progress", "progress", {"fraction": fraction, "message": message}
-            )
+            with self._writing():
+                await self._runtime.record(
+                    position, "progress", "progress", {"fraction": fraction, "message": message}
+                )
 
     async def ask(self, text: str, schema: dict[str, Any] | None = None) -> Any:
         """Ask the consumer a question; the task is `input-required` until answered.
@@ -164,7 +177,8 @@ class Context:
             reply: dict[str, Any] = entry.result
             return reply.get("data") if schema is not None else reply.get("text")
         if entry is None:
-            await self._runtime.ask(position, text, schema)
+            with self._writing():
+                await self._runtime.ask(position, text, schema)
         await self._runtime.park("question")
 
     async def delegate(
@@ -191,7 +205,8 @@ class Context:
                 )
             return outcome.get("deliverable")
         if entry is None:
-            await self._runtime.delegate(position, agent, goal, input or {}, profile)
+            with self._writing():
+                await self._runtime.delegate(position, agent, goal, input or {}, profile)
         await self._runtime.park("child")
 
     async def artifact(
@@ -206,7 +221,8 @@ class Context:
         if entry is not None and entry.status == "completed":
             described: dict[str, Any] = entry.result
             return described
-        return await self._runtime.artifact(position, name, data, kind)
+        with self._writing():
+            return await self._runtime.artifact(position, name, data, kind)
 
 
 async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

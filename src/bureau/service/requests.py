@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool
 
 
 class _Body(BaseModel):
@@ -44,4 +44,4 @@ class AcceptBody(_Body):
 
 class RejectBody(_Body):
     reason: str = Field(min_length=1, max_length=10_000)
-    redo: bool = False
+    redo: StrictBool = False

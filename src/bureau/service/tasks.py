@@ -16,7 +16,7 @@ from bureau.engine.validation import check
 from bureau.errors import InvalidRequest
 from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
 from bureau.states import TaskStatus
-from bureau.store.codec import now
+from bureau.store.codec import iso, now
 from bureau.store.records import ArtifactRecord, TaskPage, TaskRecord, WebhookDelivery
 from bureau.store.store import Store
 
@@ -136,7 +136,7 @@ class TaskService:
     async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:
         """Accept a completed deliverable (its cost is captured)."""
         caller.require_write()
-        review = {**body.model_dump(), "at": now()}
+        review = {**body.model_dump(), "at": iso(now())}
         await self._tasks.review(caller.tenant_id, task_id, accept=True, review=review, redo=False)
         return await self.get(caller, task_id)
 
@@ -144,7 +144,7 @@ class TaskService:
         """Reject a completed deliverable (its hold is released); `redo` runs the task again
         with the reason as feedback."""
         caller.require_write()
-        review = {"reason": body.reason, "redo": body.redo, "at": now()}
+        review = {"reason": body.reason, "redo": body.redo, "at": iso(now())}
         await self._tasks.review(
             caller.tenant_id, task_id, accept=False, review=review, redo=body.redo
         )

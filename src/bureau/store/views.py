@@ -62,7 +62,7 @@ class Review(TypedDict, total=False):
     reason: str
     redo: bool
     auto: bool
-    at: float
+    at: str
 
 
 class Question(TypedDict):

@@ -45,7 +45,14 @@ async def task_events(
     caller: CallerDep,
     service: ServiceDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Events with a greater `seq`")] = 0,
-    wait: Annotated[float, Query(ge=0, le=3600, description="Long-poll seconds")] = 0,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=3600,
+            description="Long-poll seconds (at most the server's `BUREAU_LONG_POLL_MAX_SECONDS`)",
+        ),
+    ] = 0,
     last_event_id: Annotated[
         str | None, Header(max_length=20, description="SSE resume point (a `seq`)")
     ] = None,

@@ -30,7 +30,30 @@ Cursor = Annotated[
 WRITE = (400, 403, 404, 409, 413)
 
 
-@router.post("/tasks", status_code=202, response_model=Task, responses=problems(*WRITE))
+DISPATCHED = {
+    "description": "The task, committed and queued (or the earlier task, for a replayed "
+    "`Idempotency-Key`)",
+    "headers": {
+        "Location": {
+            "description": "The task's URL, `/v1/tasks/{id}`",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        "Idempotent-Replayed": {
+            "description": "`true` when the `Idempotency-Key` was used before with this body "
+            "and the earlier task is returned",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    },
+}
+
+
+@router.post(
+    "/tasks",
+    status_code=202,
+    response_model=Task,
+    responses={202: DISPATCHED, **problems(*WRITE)},
+)
 async def create_task(
     body: TaskCreate,
     caller: CallerDep,
@@ -114,7 +137,11 @@ async def reject_task(
     "/tasks/{task_id}/artifacts/{name}",
     response_class=FileResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+        200: {
+            "description": "The file, as the media type it was saved with (`media_type` of "
+            "the task's artifact)",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
         **problems(404),
     },
 )
