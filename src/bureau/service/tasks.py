@@ -30,8 +30,18 @@ class TaskDetail:
     created: bool = True
 
 
+def encodable(value: Any, what: str) -> bytes:
+    """`value` as JSON; raises `InvalidRequest` for what cannot be stored (integers beyond
+    64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:
+        detail = f"{what} cannot be stored: {exc} (send big numbers as strings)"
+        raise InvalidRequest(detail) from exc
+
+
 def request_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(encodable(body, "the request")).hexdigest()
 
 
 class TaskService:
@@ -113,6 +123,7 @@ class TaskService:
         if message.text is None and message.data is None:
             raise InvalidRequest("send `text` or `data`")
         data = message.data
+        encodable(data, "`data`")
         task = await self._tasks.get(caller.tenant_id, task_id)
         answering = task.status == TaskStatus.INPUT_REQUIRED and (
             message.question_id is None or message.question_id == task.question_id
