@@ -4,6 +4,11 @@ through two stores on one database (two processes of a fleet)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,6 +78,72 @@ async def test_of_two_concurrent_replies_exactly_one_answers_the_question(core: 
         await core.store.tasks.add_message(
             core.tenant_id, waiting.id, text="red", data=None, question_id=QUESTION_ID
         )
+
+
+@contextlib.contextmanager
+def another_connection(core: Core) -> Iterator[Any]:
+    """A plain DB-API connection to the core's database, in a transaction of its own."""
+    if core.database_url is None:
+        conn: Any = sqlite3.connect(
+            core.sqlite_path, timeout=10, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        conn = psycopg.connect(core.database_url.replace("+psycopg", ""))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+async def _commit_while_it_waits(core: Core, conn: Any, waiter: asyncio.Task[Any]) -> None:
+    """Commit `conn` once `waiter` waits for the lock `conn` holds."""
+    if core.database_url is None:
+        # This process's SQLite writes run on its event loop: the waiter's BEGIN IMMEDIATE
+        # blocks the loop until `conn` commits, so the commit comes from a thread.
+        threading.Timer(0.3, conn.commit).start()
+        await asyncio.wait([waiter])
+        return
+    waiting = (
+        "select count(*) from pg_stat_activity "
+        "where wait_event_type = 'Lock' and datname = current_database()"
+    )
+    with another_connection(core) as probe:
+        for _ in range(500):
+            if probe.execute(waiting).fetchone()[0]:
+                assert not waiter.done()
+                conn.commit()
+                return
+            probe.rollback()
+            await asyncio.sleep(0.01)
+    raise AssertionError("the reply never waited for the other transaction")
+
+
+async def test_a_reply_checked_against_a_stale_read_is_refused_by_the_compare_and_set(
+    core: Core,
+) -> None:
+    """Another transaction answers the question and commits while this store's reply is
+    between its read (question open) and its update: the update's compare-and-set, not
+    the read, must refuse it. (On SQLite the reply takes the write lock before it reads,
+    so its read cannot be stale; on PostgreSQL it is.)"""
+    waiting = await waiting_for_a_reply(core)
+    with another_connection(core) as conn:
+        conn.execute(
+            "update tasks set status = 'working', question_id = null where id = "
+            + ("?" if core.database_url is None else "%s"),
+            (waiting.id,),
+        )
+        reply = asyncio.create_task(
+            core.store.tasks.add_message(
+                core.tenant_id, waiting.id, text="red", data=None, question_id=QUESTION_ID
+            )
+        )
+        await _commit_while_it_waits(core, conn, reply)
+    with pytest.raises(QuestionAlreadyAnswered):
+        await reply
+    assert "message" not in await core.event_types(waiting.id)
 
 
 async def completed(core: Core) -> TaskRecord:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
+from tests.support.agents import assert_beacon_stops
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -61,16 +63,18 @@ def test_cancel_a_running_task_and_its_children(server: ServerProcess) -> None:
         assert again.status_code == 409
 
 
-def test_cancel_a_running_task_directly(server: ServerProcess) -> None:
+def test_cancel_a_running_task_directly(server: ServerProcess, tmp_path: Path) -> None:
+    beacon = tmp_path / "beacon"
     with server.client() as client:
         task = client.post(
-            "/v1/tasks", json={"agent": "sleeper", "goal": "sleep", "input": {"seconds": 60}}
+            "/v1/tasks", json={"agent": "beacon", "goal": "beam", "input": {"beacon": str(beacon)}}
         ).json()
         _wait_for_event(client, task["id"], "progress")  # then the progress is durable
         client.post(f"/v1/tasks/{task['id']}/cancel")
         canceled = wait_for(client, task["id"], {"canceled"}, timeout=5)
     assert canceled["error"]["code"] == "canceled"
-    assert canceled["progress"] == {"fraction": 0.0, "message": "going to sleep"}
+    assert canceled["progress"] == {"fraction": 0.0, "message": "beaming"}
+    assert_beacon_stops(beacon)
 
 
 def _wait_for_event(client: httpx.Client, task_id: str, kind: str) -> None:

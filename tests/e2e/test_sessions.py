@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 import orjson
 
+from tests.support.agents import assert_beacon_stops
 from tests.support.server import ServerProcess, wait_for
 
 
@@ -31,16 +33,16 @@ def test_session_state_carries_over_and_tasks_run_in_order(server: ServerProcess
     assert done[1]["finished_at"] <= done[2]["started_at"]
 
 
-def test_on_busy_reject_and_interrupt(server: ServerProcess) -> None:
-    session = f"s-{uuid.uuid4()}"
+def test_on_busy_reject_and_interrupt(server: ServerProcess, tmp_path: Path) -> None:
+    session, beacon = f"s-{uuid.uuid4()}", tmp_path / "beacon"
     with server.client() as client:
         running = client.post(
             "/v1/tasks",
             json={
-                "agent": "sleeper",
+                "agent": "beacon",
                 "goal": "busy",
                 "session_id": session,
-                "input": {"seconds": 60},
+                "input": {"beacon": str(beacon)},
             },
         ).json()
         wait_for(client, running["id"], {"working"})
@@ -55,6 +57,7 @@ def test_on_busy_reject_and_interrupt(server: ServerProcess) -> None:
         )
         assert newer.status_code == 202
         assert wait_for(client, running["id"], {"canceled"}, timeout=5)["status"] == "canceled"
+        assert_beacon_stops(beacon)
         assert wait_for(client, newer.json()["id"], {"completed"})["deliverable"] == {"sum": 2}
 
 

@@ -133,6 +133,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             for process in [*apis, *workers]:
                 process.stop()
             redis.stop()
+        apis[0].assert_clean_log()  # the fleet's processes share one data dir and log
 
 
 @pytest.fixture

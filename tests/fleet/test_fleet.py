@@ -7,20 +7,25 @@ import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.test_streaming import _read_sse
 from tests.fleet.conftest import Fleet
+from tests.support.agents import beacon_pids
 from tests.support.databases import POSTGRES_URL
 from tests.support.server import wait_for
 
 pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="BUREAU_TEST_DATABASE_URL unset")
 
 
-async def _dispatch(fleet: Fleet, count: int, agent: str = "noop") -> list[str]:
+async def _dispatch(
+    fleet: Fleet, count: int, agent: str = "noop", input: dict[str, Any] | None = None
+) -> list[str]:
     """Dispatch round-robin through both APIs; returns the task ids."""
     clients = [api.async_client() for api in fleet.apis]
     gate = asyncio.Semaphore(32)
@@ -31,7 +36,7 @@ async def _dispatch(fleet: Fleet, count: int, agent: str = "noop") -> list[str]:
         # A connection dropped under load is retried with the same Idempotency-Key, as a
         # client should: the key makes the retry create nothing twice.
         headers = {"Idempotency-Key": f"{batch}-{index}"}
-        body = {"agent": agent, "goal": f"fleet #{index}"}
+        body = {"agent": agent, "goal": f"fleet #{index}", "input": input or {}}
         async with gate:
             for attempt in range(3):
                 try:
@@ -84,15 +89,14 @@ def _assert_each_ran_exactly_once(fleet: Fleet, ids: list[str]) -> None:
 
 
 def test_a_thousand_tasks_through_two_apis_complete_exactly_once(healthy_fleet: Fleet) -> None:
+    before = [_metric(w.url, "bureau_worker_runs_total") for w in healthy_fleet.workers]
     ids = asyncio.run(_dispatch(healthy_fleet, 1000))
     _wait_all_completed(healthy_fleet, ids, timeout=120)
     _assert_each_ran_exactly_once(healthy_fleet, ids)
-    owners = healthy_fleet.sql(
-        "select count(distinct e.data) from events e where e.task_id = any(%s) and "
-        "e.type = 'status' and e.data like '%%working%%'",
-        ids,
-    )
-    assert owners[0][0] >= 1
+    after = [_metric(w.url, "bureau_worker_runs_total") for w in healthy_fleet.workers]
+    runs = [b - a for a, b in zip(before, after, strict=True)]
+    assert sum(runs) == 1000, f"runs per worker: {runs}"
+    assert all(runs), f"one worker took all the work: {runs}"
 
 
 def test_kill_9_of_a_worker_resumes_elsewhere_without_rerunning_steps(
@@ -140,13 +144,18 @@ def test_sse_on_one_api_resumes_on_the_other(healthy_fleet: Fleet) -> None:
     assert tail[-1]["data"]["status"] == "completed"
 
 
-def _running(worker_url: str) -> int:
-    metrics = httpx.get(f"{worker_url}/metrics").text
+def _metric(url: str, name: str) -> int:
+    """One unlabelled metric of a process's `/metrics`."""
+    metrics = httpx.get(f"{url}/metrics").text
     return int(
-        next(
-            line for line in metrics.splitlines() if line.startswith("bureau_worker_running")
-        ).split()[-1]
+        float(
+            next(line for line in metrics.splitlines() if line.startswith(name + " ")).split()[-1]
+        )
     )
+
+
+def _running(worker_url: str) -> int:
+    return _metric(worker_url, "bureau_worker_running")
 
 
 def test_cancel_through_the_other_api_stops_the_run_on_its_worker(healthy_fleet: Fleet) -> None:
@@ -165,7 +174,9 @@ def test_cancel_through_the_other_api_stops_the_run_on_its_worker(healthy_fleet:
             time.sleep(0.05)
 
 
-def test_redis_restart_mid_run_loses_nothing(healthy_fleet: Fleet) -> None:
+def test_redis_restart_mid_run_loses_nothing_and_notifications_come_back(
+    healthy_fleet: Fleet,
+) -> None:
     async def run() -> list[str]:
         first = await _dispatch(healthy_fleet, 100)
         healthy_fleet.redis.stop()
@@ -178,39 +189,98 @@ def test_redis_restart_mid_run_loses_nothing(healthy_fleet: Fleet) -> None:
     _wait_all_completed(healthy_fleet, ids, timeout=60)
     _assert_each_ran_exactly_once(healthy_fleet, ids)
 
+    processes = [*healthy_fleet.apis, *healthy_fleet.workers]
+    deadline = time.monotonic() + 15
+    while not all(_metric(p.url, "bureau_notifier_reliable") for p in processes):
+        assert time.monotonic() < deadline, "a process never reconnected to Redis"
+        time.sleep(0.1)
+    # Reliable again, a long-poll on one API waits for a notification instead of re-reading
+    # the log every second: an answer through the other API ends it at once.
+    with healthy_fleet.client(0) as first, healthy_fleet.client(1) as second:
+        task = first.post("/v1/tasks", json={"agent": "asker", "goal": "after redis"}).json()
+        waiting = wait_for(first, task["id"], {"input-required"})
+        last = second.get(f"/v1/tasks/{task['id']}/events").json()["events"][-1]["seq"]
+        with ThreadPoolExecutor(1) as pool:
+            poll = pool.submit(
+                second.get, f"/v1/tasks/{task['id']}/events", params={"after": last, "wait": 20}
+            )
+            time.sleep(0.3)  # the long-poll is waiting
+            answered_at = time.monotonic()
+            first.post(
+                f"/v1/tasks/{task['id']}/messages",
+                json={"data": "red", "question_id": waiting["question"]["id"]},
+            ).raise_for_status()
+            events = poll.result(timeout=25).json()["events"]
+            took = time.monotonic() - answered_at
+    assert events and events[0]["type"] == "message"
+    assert took < 0.9, f"the long-poll took {took:.2f} s: notifications did not come back"
 
-def test_postgresql_restart_mid_run_is_survived(healthy_fleet: Fleet) -> None:
+
+def test_postgresql_restart_with_tasks_in_flight_is_survived(healthy_fleet: Fleet) -> None:
     clusters = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True)
     version = clusters.stdout.split()[0] if clusters.stdout.strip() else ""
-    if not version:
-        pytest.skip("no local PostgreSQL cluster to restart")
+    assert version, "no local PostgreSQL cluster to restart"
+    ticking = [
+        asyncio.run(_dispatch(healthy_fleet, 1, "ticker", {"count": 40, "interval": 0.1}))[0]
+        for _ in range(10)
+    ]
     first = asyncio.run(_dispatch(healthy_fleet, 100))
+    with healthy_fleet.client(0) as client:
+        for task_id in ticking:
+            wait_for(client, task_id, {"working"})
+    in_flight = healthy_fleet.sql(
+        "select count(*) from tasks where id = any(%s) and status = 'working'", ticking
+    )[0][0]
+    assert in_flight >= 5, f"only {in_flight} tasks were running when PostgreSQL restarted"
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
         check=True,
         capture_output=True,
     )
     second = asyncio.run(_dispatch(healthy_fleet, 100))
-    _wait_all_completed(healthy_fleet, first + second, timeout=60)
+    _wait_all_completed(healthy_fleet, ticking + first + second, timeout=90)
     _assert_each_ran_exactly_once(healthy_fleet, first + second)
+    logs = healthy_fleet.sql(
+        "select task_id, count(*), max(seq), count(*) filter (where type = 'status' and "
+        "data like '%%\"completed\"%%') from events where task_id = any(%s) group by task_id",
+        ticking,
+    )
+    assert all(count == last and done == 1 for _, count, last, done in logs), logs
 
 
-def test_sigterm_to_a_busy_worker_hands_its_tasks_to_the_other(healthy_fleet: Fleet) -> None:
+def test_sigterm_to_a_busy_worker_hands_its_tasks_to_the_other(
+    healthy_fleet: Fleet, tmp_path: Path
+) -> None:
+    """Runs longer than the grace: the worker stops them when the grace ends, hands back
+    their leases, and the other worker runs them."""
+    release = tmp_path / "release"
+    beacons = [tmp_path / f"beacon-{i}" for i in range(6)]
     with healthy_fleet.client(0) as client:
         ids = [
             client.post(
                 "/v1/tasks",
-                json={"agent": "sleeper", "goal": f"drain {i}", "input": {"seconds": 3}},
+                json={
+                    "agent": "beacon",
+                    "goal": f"drain {i}",
+                    "input": {"beacon": str(beacon), "release": str(release)},
+                },
             ).json()["id"]
-            for i in range(6)
+            for i, beacon in enumerate(beacons)
         ]
         for task_id in ids:
             wait_for(client, task_id, {"working"})
         busy = healthy_fleet.worker_holding(ids[0])
+        (other,) = [w for w in healthy_fleet.workers if w is not busy]
+        moved = [b for b in beacons if busy.pid in beacon_pids(b)]
         assert busy.process is not None
         started = time.monotonic()
         busy.process.send_signal(signal.SIGTERM)
         busy.process.wait(10)
         assert time.monotonic() - started < 1 + 4, "the worker overstayed its grace period"
+        deadline = time.monotonic() + 10
+        while not all(other.pid in beacon_pids(b) for b in moved):
+            assert time.monotonic() < deadline, "the other worker did not take the tasks over"
+            time.sleep(0.05)
+        release.touch()
         for task_id in ids:
             assert wait_for(client, task_id, {"completed"}, timeout=20)["status"] == "completed"

@@ -167,3 +167,51 @@ async def stuck(ctx: Context) -> None:
 @agent("big-artifact", version="1.0.0")
 async def big_artifact(ctx: Context) -> None:
     await ctx.artifact("big.bin", b"x" * int(ctx.input.get("size", 10)))
+
+
+@agent(
+    "beacon",
+    version="1.0.0",
+    description="appends a line to input.beacon every 50 ms until input.release exists",
+    input_schema={
+        "type": "object",
+        "properties": {"beacon": {"type": "string"}, "release": {"type": "string"}},
+        "required": ["beacon"],
+    },
+)
+async def beacon(ctx: Context) -> dict[str, Any]:
+    """Only a real cancel of its asyncio task stops it: it makes no durable call that a
+    fenced-out lease could fail."""
+    await ctx.progress(0.0, "beaming")
+    while _beam(ctx.input["beacon"], ctx.input.get("release")):  # noqa: ASYNC110 (a file)
+        await asyncio.sleep(0.05)
+    return {"released": True}
+
+
+def _beam(path: str, release: str | None) -> bool:
+    """One beat (this process's pid, appended to `path`); False once `release` exists."""
+    if release is not None and Path(release).exists():
+        return False
+    with open(path, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return True
+
+
+def beacon_pids(path: Path) -> set[int]:
+    """The processes whose runs of `beacon` wrote to `path`."""
+    return {int(line) for line in path.read_text().split()} if path.exists() else set()
+
+
+def assert_beacon_stops(path: Path, timeout: float = 5.0, quiet: float = 0.5) -> None:
+    """Within `timeout`, `beacon` stops writing to `path` for `quiet` seconds (ten of its
+    beats): the run was really stopped, not only marked canceled."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    size, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, f"the run still writes to {path}: it was not stopped"
+        current = path.stat().st_size if path.exists() else 0
+        if current != size:
+            size, since = current, time.monotonic()
+        time.sleep(0.02)

@@ -81,6 +81,11 @@ class ServerProcess:
             base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.key}"}, **kwargs
         )
 
+    def assert_clean_log(self) -> None:
+        """No traceback and no Python warning in the server's log."""
+        log = self.log.read_text()
+        assert "Traceback" not in log and "Warning" not in log, f"the server logged:\n{log}"
+
     def kill(self) -> None:
         """`kill -9`: no shutdown code runs."""
         assert self.process is not None

@@ -53,6 +53,8 @@ class Worker:
         self.options = options
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.running: dict[str, _Run] = {}
+        self.runs_started = 0
+        """Runs this worker began (a parked task's resumption is a new run)."""
         self._wake = asyncio.Event()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
@@ -127,6 +129,7 @@ class Worker:
         row = claimed.task
         task = asyncio.create_task(self._run(claimed), name=f"bureau-task-{row.id}")
         self.running[row.id] = _Run(task, row.lease_token)
+        self.runs_started += 1
 
     async def _run(self, claimed: ClaimedTask) -> None:
         row = claimed.task

@@ -4,9 +4,9 @@ Every message is delivered to this process's listeners at once and sent to Redis
 others, in order, by one sender task: whatever was published while the previous PUBLISH was
 in flight goes out together in the next one (one frame, prefixed with this process's origin,
 so a process skips its own frames without decoding them). Redis holds nothing durable: when
-it is down, messages to other processes are dropped (they are hints; workers poll and event
-readers re-read the database while `reliable` is False) and the listener reconnects with
-backoff.
+it is down, messages to other processes wait in a bounded outbox (they are hints; workers
+poll and event readers re-read the database while `reliable` is False) and the listener
+reconnects with backoff; `reliable` is True again once it is subscribed.
 """
 
 from __future__ import annotations
@@ -67,17 +67,27 @@ class RedisNotifier:
         return self._local.subscribe(channel, listener)
 
     async def _send(self) -> None:
+        """Publish the outbox in frames, in order. A frame Redis did not take stays at the
+        head of the outbox and is sent again after a pause: a short outage delays hints
+        instead of dropping them (a long one fills the outbox, and `publish` drops the
+        excess). `reliable` belongs to the listener alone: a failed send must not leave it
+        False once the listener is subscribed again."""
+        delay = 0.1
         while True:
             await self._ready.wait()
-            frame, self._outbox = self._outbox[:FRAME_LIMIT], self._outbox[FRAME_LIMIT:]
-            if not self._outbox:
-                self._ready.clear()
+            frame = self._outbox[:FRAME_LIMIT]
             try:
                 await self._client.publish(self._channel, self._origin + orjson.dumps(frame))
-            except Exception as exc:  # redis down: the message is a hint, drop it
-                if self.reliable:
-                    log.warning("redis publish failed (%s); continuing without it", exc)
-                self.reliable = False
+            except Exception as exc:
+                if delay == 0.1:
+                    log.warning("redis publish failed (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            delay = 0.1
+            del self._outbox[: len(frame)]
+            if not self._outbox:
+                self._ready.clear()
 
     async def _listen(self) -> None:
         delay = 0.1

@@ -45,11 +45,13 @@ async def readyz(node: NodeDep) -> Response:
 )
 async def metrics(node: NodeDep) -> str:
     """Prometheus text: tasks by status, queue depth, leased tasks, pending webhooks, the
-    worker's running tasks."""
+    worker's running tasks and runs started, and whether live notifications flow (0 while
+    the notifier is cut off from Redis and readers fall back to polling)."""
     gauges = await node.service.gauges()
     lines = ["# TYPE bureau_tasks gauge"]
     lines += [f'bureau_tasks{{status="{s}"}} {n}' for s, n in gauges.tasks_by_status.items()]
     running = len(node.worker.running) if node.worker else 0
+    started = node.worker.runs_started if node.worker else 0
     lines += [
         "# TYPE bureau_queue_depth gauge",
         f"bureau_queue_depth {gauges.queue_depth}",
@@ -59,6 +61,10 @@ async def metrics(node: NodeDep) -> str:
         f"bureau_webhooks_pending {gauges.webhooks_pending}",
         "# TYPE bureau_worker_running gauge",
         f"bureau_worker_running {running}",
+        "# TYPE bureau_worker_runs_total counter",
+        f"bureau_worker_runs_total {started}",
+        "# TYPE bureau_notifier_reliable gauge",
+        f"bureau_notifier_reliable {int(node.notifier.reliable)}",
         "# TYPE bureau_process_start_time_seconds gauge",
         f"bureau_process_start_time_seconds {STARTED:.3f}",
     ]
