@@ -7,10 +7,11 @@ driver (`python celery_peer.py ...`), which:
 1. FLUSHDBs a dedicated Redis database (never db 0) that holds the broker queue and the
    completion counter, so leftovers never count;
 2. per worker config (pool, concurrency, prefetch multiplier), starts a real `celery worker`
-   process in its own process group, and for each variant warms up with --warmup units, then
-   dispatches N units from this process as fast as it can and polls the counter every 100 ms
-   (at once when the last unit is sent, then every 100 ms) until it reads N. Throughput =
-   N / (first dispatch -> the poll that saw N).
+   process in its own process group, and for each variant warms up with --warmup units sent
+   from this process, then releases --producers processes (2 by default; one serial sender
+   cannot keep a Celery worker busy) that dispatch N units between them as fast as they can,
+   and polls the counter every 100 ms until it reads N. Throughput =
+   N / (release of the producers -> the poll that saw N).
    - "task": one Celery task per unit whose body makes two no-op calls;
    - "chain": a chain of two no-op Celery tasks per unit (each step is a broker round trip,
      the closer analogue of two journaled steps).
@@ -21,6 +22,7 @@ driver (`python celery_peer.py ...`), which:
 
 Usage: python celery_peer.py --redis-url redis://127.0.0.1:6379/ --count N
                              [--db 13] [--config prefork:2:64 ...] [--warmup 200]
+                             [--producers 2]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 
 import redis
 from celery import Celery, chain
+
+from producers import Producers, serve_once, shares
 
 BROKER_ENV = "CELERY_PEER_BROKER"
 COUNTER = "bench:done"
@@ -137,7 +141,19 @@ def main() -> int:
     parser.add_argument("--variants", default="task,chain")
     parser.add_argument("--timeout", type=float, default=120.0, help="per measured batch")
     parser.add_argument("--pgid-file", type=Path, default=None)
+    parser.add_argument("--producers", type=int, default=2, help="dispatching processes")
+    parser.add_argument("--produce", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.produce:  # a producer process: send --count units of that variant
+        app.conf.broker_url = args.redis_url
+
+        def send() -> None:
+            with app.producer_or_acquire():
+                for _ in range(args.count):
+                    VARIANTS[args.produce]()
+
+        serve_once(send)
+        return 0
     if args.db == 0:
         parser.error("--db 0 is never flushed; pick a dedicated index")
     parts = urlsplit(args.redis_url)
@@ -170,23 +186,43 @@ def main() -> int:
                 return seen, None
             time.sleep(0.1)
 
-    def batch(dispatch: Any, n: int, timeout: float) -> dict[str, Any]:
+    def batch(variant: str, n: int, timeout: float, producers: int) -> dict[str, Any]:
+        """`n` units of `variant`: sent from this process (`producers` 0: the warm-up, which
+        also waits for the worker) or from `producers` processes released at once."""
         client.set(COUNTER, 0)
-        cpu = time.process_time()
-        started = time.perf_counter()
-        with app.producer_or_acquire():  # warm the connection pool; apply_async reuses it
-            for _ in range(n):
-                dispatch()
-        sent = time.perf_counter()
-        seen, finished = wait_for(n, started + timeout)
+        if producers == 0:
+            started, cpu = time.perf_counter(), time.process_time()
+            with app.producer_or_acquire():  # warm the connection pool; apply_async reuses it
+                for _ in range(n):
+                    VARIANTS[variant]()
+            sent, client_cpu = time.perf_counter() - started, time.process_time() - cpu
+        else:
+            script = str(Path(__file__).resolve())
+            group = Producers(
+                [
+                    [script, "--redis-url", url, "--count", str(share), "--produce", variant]
+                    for share in shares(n, producers)
+                ]
+            )
+            try:
+                started = group.go()
+                seen, finished = wait_for(n, started + timeout)
+                produced = group.results(timeout=60)
+            finally:
+                group.kill()
+            sent = max(p["seconds"] for p in produced)
+            client_cpu = sum(p["cpu_s"] for p in produced)
+        if producers == 0:
+            seen, finished = wait_for(n, started + timeout)
         elapsed = (finished or time.perf_counter()) - started
         return {
             "completed": seen,
             "finished": finished is not None,
             "seconds": round(elapsed, 3),
-            "dispatch_seconds": round(sent - started, 3),
+            "dispatch_seconds": round(sent, 3),
             "tasks_per_s": round(min(seen, n) / elapsed, 1),
-            "client_cpu_s": round(time.process_time() - cpu, 3),
+            "producers": producers or 1,
+            "client_cpu_s": round(client_cpu, 3),
         }
 
     def stop(worker: subprocess.Popen[bytes]) -> None:
@@ -242,12 +278,11 @@ def main() -> int:
                     args.pgid_file.write_text(str(worker.pid))
                 try:
                     for name in variants:
-                        dispatch = VARIANTS[name]
-                        warm = batch(dispatch, args.warmup, 60.0)  # also waits for the worker
+                        warm = batch(name, args.warmup, 60.0, 0)  # also waits for the worker
                         if not warm["finished"]:
                             raise RuntimeError(f"warm-up of {name} on {config} did not finish")
                         cpu = _group_cpu(worker.pid)
-                        one = batch(dispatch, args.count, args.timeout)
+                        one = batch(name, args.count, args.timeout, args.producers)
                         one["worker_cpu_s"] = round(_group_cpu(worker.pid) - cpu, 3)
                         results.append({"variant": name, **config, "tasks": args.count, **one})
                 except Exception:

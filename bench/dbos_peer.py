@@ -1,15 +1,20 @@
 """The DBOS peer for row (b); runs inside `bench/.venv-dbos`, prints one JSON line.
 
 The same work unit as Bureau's `noop` agent: a workflow of two no-op steps, enqueued on a
-DBOS queue. The system database is either SQLite in WAL mode with synchronous=NORMAL (the
-settings Bureau uses; the default, a file in --dir) or the PostgreSQL database named by
---database-url (used as is: the caller hands over a fresh, dedicated database; DBOS creates
-it if it is missing and builds its `dbos` schema there). Throughput is N divided by the time
-from the first enqueue to the moment the last workflow is seen in status SUCCESS (polled
-every 100 ms, as the Bureau client polls its server).
+DBOS queue by `--producers` other processes (`DBOSClient`, `--threads` threads each), as
+Bureau's tasks come from a separate client process. The system database is either SQLite
+in WAL mode with synchronous=NORMAL (the settings Bureau uses; the default, a file in
+--dir) or the PostgreSQL database named by --database-url (used as is: the caller hands
+over a fresh, dedicated database; DBOS creates it if it is missing and builds its `dbos`
+schema there). Throughput is N divided by the time from the release of the producers to
+the moment the last workflow is seen in status SUCCESS (polled every 100 ms, as the Bureau
+client polls its server).
 
 Usage: python dbos_peer.py --dir DIR --count N [--concurrency C] [--polling S]
+                           [--producers P] [--threads T]
                            [--database-url postgresql://user@host:port/dbname]
+--concurrency 0 (the default) and --polling 1.0 are DBOS's own defaults: no per-worker cap,
+the queue polled every second.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from producers import Producers, serve_once, shares
 
 
 @event.listens_for(Engine, "connect")
@@ -65,15 +73,50 @@ def _postgres_counter(url: str) -> tuple[Callable[[], int], str]:
     return succeeded, f"postgresql {version}"
 
 
+WORKFLOW, QUEUE = "bench_noop", "bench"
+
+
+def produce(url: str, count: int, threads: int) -> None:
+    """A producer process: enqueue `count` workflows through `DBOSClient` (DBOS's way to
+    enqueue from another process) from `threads` threads."""
+    from dbos import DBOSClient, EnqueueOptions
+
+    client = DBOSClient(system_database_url=url)
+    options: EnqueueOptions = {"workflow_name": WORKFLOW, "queue_name": QUEUE}
+    last: list[str] = []
+
+    def part(n: int) -> None:
+        for _ in range(n):
+            handle = client.enqueue(options)
+        if n:
+            last.append(handle.get_workflow_id())
+
+    def work() -> dict[str, Any]:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(part, shares(count, threads)))
+        return {"last_workflow_id": last[-1] if last else None}
+
+    try:
+        serve_once(work)
+    finally:
+        client.destroy()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--dir", type=Path)
     parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--polling", type=float, default=1.0)
-    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--concurrency", type=int, default=0, help="0: DBOS's default (no cap)")
+    parser.add_argument("--polling", type=float, default=1.0, help="1.0 is DBOS's default")
+    parser.add_argument("--producers", type=int, default=1, help="enqueuing processes")
+    parser.add_argument("--threads", type=int, default=8, help="enqueuing threads per producer")
+    parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--database-url", default=None, help="postgresql://... (else SQLite)")
+    parser.add_argument("--produce-into", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.produce_into:
+        produce(args.produce_into, args.count, args.threads)
+        return 0
 
     from dbos import DBOS
 
@@ -96,14 +139,16 @@ def main() -> int:
     def two() -> int:
         return 1
 
-    @DBOS.workflow()  # type: ignore[untyped-decorator]
+    @DBOS.workflow(name=WORKFLOW)  # type: ignore[untyped-decorator]
     def noop() -> dict[str, int]:
         return {"sum": one() + two()}
 
     DBOS.launch()
     try:
         queue = DBOS.register_queue(  # a database-backed queue: registered once launched
-            "bench", worker_concurrency=args.concurrency, polling_interval_sec=args.polling
+            QUEUE,
+            worker_concurrency=args.concurrency or None,
+            polling_interval_sec=args.polling,
         )
         warm = [queue.enqueue(noop) for _ in range(10)]
         for handle in warm:
@@ -114,21 +159,31 @@ def main() -> int:
             succeeded, database = _sqlite_counter(path)
 
         baseline = succeeded()
-        started = time.perf_counter()
+        script, url = str(Path(__file__).resolve()), system_database_url
+        producers = Producers(
+            [
+                [script, "--count", str(n), "--threads", str(args.threads), "--produce-into", url]
+                for n in shares(args.count, args.producers)
+            ]
+        )
         cpu = time.process_time()
-        handles = [queue.enqueue(noop) for _ in range(args.count)]
-        enqueued = time.perf_counter()
+        started = producers.go()
         finished = None
         deadline = started + args.timeout
         done = 0
-        while time.perf_counter() < deadline:
-            done = succeeded() - baseline
-            if done >= args.count:
-                finished = time.perf_counter()
-                break
-            time.sleep(0.1)
+        try:
+            while time.perf_counter() < deadline:
+                done = succeeded() - baseline
+                if done >= args.count:
+                    finished = time.perf_counter()
+                    break
+                time.sleep(0.1)
+            produced = producers.results(timeout=60)
+        finally:
+            producers.kill()
         cpu = time.process_time() - cpu
-        sample = handles[-1].get_result() if finished else None
+        last = produced[-1]["last_workflow_id"]
+        sample = DBOS.retrieve_workflow(last).get_result() if finished and last else None
         elapsed = (finished or time.perf_counter()) - started
         print(
             json.dumps(
@@ -141,13 +196,15 @@ def main() -> int:
                     "completed": done,
                     "finished": finished is not None,
                     "seconds": round(elapsed, 3),
-                    "enqueue_seconds": round(enqueued - started, 3),
+                    "enqueue_seconds": round(max(p["seconds"] for p in produced), 3),
                     "workflows_per_s": round(done / elapsed, 1),
                     "process_cpu_s": round(cpu, 3),
+                    "producers_cpu_s": round(sum(p["cpu_s"] for p in produced), 3),
                     "queue": {
-                        "worker_concurrency": args.concurrency,
+                        "worker_concurrency": args.concurrency or None,
                         "polling_interval_sec": args.polling,
                     },
+                    "enqueue": {"producers": args.producers, "threads_each": args.threads},
                     "last_result": sample,
                 }
             )

@@ -150,8 +150,10 @@ def run_celery(
     db: int = 13,
     warmup: int = 200,
     timeout: float = 600.0,
+    producers: int = 2,
 ) -> dict[str, Any]:
-    """Run `celery_peer.py` in the Celery venv: a real worker, N units per variant.
+    """Run `celery_peer.py` in the Celery venv: a real worker, N units per variant, sent by
+    `producers` processes released at once (see bench/README.md for how 2 was chosen).
 
     `redis_url` names the Redis server; the broker queue and the completion counter live in
     the dedicated database `db` (never 0), FLUSHDBed before and after. One worker (`pool`,
@@ -186,6 +188,8 @@ def run_celery(
         f"{pool}:{processes}:{prefetch_multiplier}",
         "--pgid-file",
         str(pgid_file),
+        "--producers",
+        str(producers),
     ]
     driver = subprocess.Popen(
         command,

@@ -113,7 +113,7 @@ def _b(r: dict[str, Any], t: Targets) -> list[Line]:
                 f"≥ {B_OVER_DBOS}x DBOS (same run)",
                 f"{ratio}x (DBOS {dbos})" if ratio else f"DBOS did not run ({dbos})",
                 _yes(ratio is not None and ratio >= B_OVER_DBOS),
-                "DBOS in-process, no HTTP",
+                "DBOS: a producer process enqueues, no HTTP",
                 {},
             )
         )
@@ -135,9 +135,10 @@ def _b(r: dict[str, Any], t: Targets) -> list[Line]:
 
 def _dbos(runs: list[dict[str, Any]]) -> str:
     return ", ".join(
-        f"{d['config']} {d['workflows_per_s']:.0f}/s"
+        f"{d.get('as', '')} ({d['config']}) {d['workflows_per_s']:.0f}/s"
+        + ("" if d.get("finished") else " unfinished")
         if "workflows_per_s" in d
-        else f"{d['config']}: failed ({d.get('error', '?')[:120]})"
+        else f"{d.get('as', '')} ({d['config']}): failed ({d.get('error', '?')[:120]})"
         for d in runs
     )
 
@@ -170,7 +171,7 @@ def _peers(r: dict[str, Any], _: Targets) -> list[Line]:
             B_OVER_DBOS,
             "DBOS (PostgreSQL)",
             f"DBOS {dbos}",
-            "DBOS in-process, no HTTP",
+            "DBOS: a producer process enqueues, no HTTP",
         ),
         _ratio_line(
             ratios,

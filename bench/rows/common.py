@@ -20,7 +20,7 @@ class Sizes:
     a_seconds: float = 30.0
     b_tasks: int = 10_000
     b_repeats: int = 3
-    b_dbos: int = 1_000
+    b_dbos_sweep: int = 1_000
     b_concurrency: int = 64
     c_rate: float = 50.0
     c_seconds: float = 20.0
@@ -46,7 +46,7 @@ class Sizes:
             a_seconds=8.0,
             b_tasks=2_000,
             b_repeats=1,
-            b_dbos=200,
+            b_dbos_sweep=200,
             c_seconds=6.0,
             d_tasks=10,
             e_parked=2_000,
