@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,3 +56,11 @@ def own_server(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
         process.stop()
     if process.log.exists():
         process.assert_clean_log()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say "no current event loop" once. Otherwise the first `asyncio.get_event_loop()` (which
+    pytest-asyncio calls around each async test, to restore it afterwards) creates a loop
+    that nobody closes; the next `asyncio.run` of a sync test replaces it, and its socket
+    pair is reported unclosed during whichever test the garbage collector runs in."""
+    asyncio.set_event_loop(None)
