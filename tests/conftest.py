@@ -10,6 +10,7 @@ import pytest
 from tests.support.databases import BACKENDS, database_for
 from tests.support.server import ServerProcess
 
+LOOPBACK = '["127.0.0.0/8"]'
 STRICT = bool(os.environ.get("BUREAU_TEST_REQUIRE_SERVICES"))
 """Set by `.ci/run`, which starts every service the suite uses: a skip is then a failure."""
 
@@ -35,7 +36,10 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     """One real server per backend, shared by the tests that do not restart it."""
     with database_for(backend) as settings:
         process = ServerProcess(
-            tmp_path_factory.mktemp(f"shared-{backend}"), lease_seconds=3, **settings
+            tmp_path_factory.mktemp(f"shared-{backend}"),
+            lease_seconds=3,
+            webhook_allowed_networks=LOOPBACK,  # the test receivers listen on 127.0.0.1
+            **settings,
         )
         process.start()
         yield process

@@ -40,6 +40,8 @@ __all__ = [
     "parse_sse",
 ]
 
+SERVER_URL_FILE = "server-url"
+"""Where a running server records its URL in its data dir, for the CLI and the client."""
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_DATA_DIR = Path(".bureau")
 STATUSES = tuple(TaskStatus)
@@ -89,9 +91,17 @@ class MissingApiKey(ClientError):
     title = "No API key"
 
 
-def resolve_url(url: str | None) -> str:
-    """The server URL: `url`, else `BUREAU_URL`, else http://127.0.0.1:8000."""
-    return (url or os.environ.get("BUREAU_URL") or DEFAULT_URL).rstrip("/")
+def resolve_url(url: str | None, data_dir: str | Path | None = None) -> str:
+    """The server URL: `url`, else `BUREAU_URL`, else the URL a server running on DATA_DIR
+    recorded there (`DATA_DIR/server-url`), else http://127.0.0.1:8000."""
+    found = url or os.environ.get("BUREAU_URL")
+    if not found:
+        directory = Path(data_dir or os.environ.get("BUREAU_DATA_DIR") or DEFAULT_DATA_DIR)
+        try:
+            found = (directory / SERVER_URL_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            found = DEFAULT_URL
+    return (found or DEFAULT_URL).rstrip("/")
 
 
 def resolve_api_key(api_key: str | None, data_dir: str | Path | None) -> str:
@@ -237,7 +247,7 @@ class Client:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.url = resolve_url(url)
+        self.url = resolve_url(url, data_dir)
         self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.url,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     long_poll_max_seconds: float = Field(60.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_max_attempts: int = Field(8, ge=1)
+    webhook_allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Private networks webhooks may go to anyway (development: `["127.0.0.0/8"]`)."""
 
     log_level: str = "info"
 

@@ -58,6 +58,7 @@ class Node:
             max_deadline_seconds=settings.max_deadline_seconds,
             long_poll_max_seconds=settings.long_poll_max_seconds,
             heartbeat_seconds=settings.sse_heartbeat_seconds,
+            webhook_allowed_networks=settings.webhook_allowed_networks,
         )
         self.worker: Worker | None = None
         self.reaper: Reaper | None = None
@@ -119,6 +120,7 @@ class Node:
                 timeout=self.settings.webhook_timeout_seconds,
                 max_attempts=self.settings.webhook_max_attempts,
                 poll_interval=self.settings.poll_interval,
+                allowed_networks=self.settings.webhook_allowed_networks,
             )
             self.webhooks.start()
 

@@ -57,11 +57,13 @@ class EventType(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """A webhook delivery: pending until the receiver answered 2xx or attempts ran out."""
+    """A webhook delivery: pending until the receiver answered 2xx or attempts ran out, or
+    refused when its destination is not allowed (nothing is sent)."""
 
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    REFUSED = "refused"
 
 
 def is_terminal_status_event(event_type: str, data: object) -> bool:

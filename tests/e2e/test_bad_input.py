@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -66,6 +67,22 @@ def test_oversized_body(server: ServerProcess) -> None:
     with server.client() as client:
         response = client.post(
             "/v1/tasks", content=huge, headers={"content-type": "application/json"}
+        )
+    _problem(response, 413, "payload_too_large")
+
+
+def test_oversized_chunked_body(server: ServerProcess) -> None:
+    """Issue 8.6: without a Content-Length the limit answered 400 "error parsing the body"."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"agent": "noop", "goal": "'
+        for _ in range(17):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    with server.client() as client:
+        response = client.post(
+            "/v1/tasks", content=chunks(), headers={"content-type": "application/json"}
         )
     _problem(response, 413, "payload_too_large")
 
@@ -139,3 +156,107 @@ def test_accept_or_reject_a_task_that_is_not_completed(server: ServerProcess) ->
             422,
             "invalid_request",
         )
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_nesting_is_bounded_and_everything_accepted_reads_back(server: ServerProcess) -> None:
+    """Issue 8.3: input 251 deep was accepted, then broke every page of the task list."""
+    deepest_input = {"seconds": 60, "x": _nested(31)}
+    with server.client() as client:
+        deepest = client.post(
+            "/v1/tasks", json={"agent": "sleeper", "goal": "deep", "input": deepest_input}
+        )
+        assert deepest.status_code == 202, deepest.text
+        task_id = deepest.json()["id"]
+        for depth in (32, 252, 900):
+            too_deep = client.post(
+                "/v1/tasks", json={"agent": "noop", "goal": "deep", "input": {"x": _nested(depth)}}
+            )
+            detail = _problem(too_deep, 422, "invalid_request")["detail"]
+            assert "nested deeper than 32 levels" in detail
+        wait_for(client, task_id, {"working"})
+        message = client.post(f"/v1/tasks/{task_id}/messages", json={"data": _nested(40)})
+        assert "/data" in _problem(message, 422, "invalid_request")["detail"]
+        client.post(f"/v1/tasks/{task_id}/messages", json={"data": _nested(32)}).raise_for_status()
+        client.post(f"/v1/tasks/{task_id}/cancel").raise_for_status()
+        assert client.get("/v1/tasks", params={"limit": 200}).status_code == 200
+        assert client.get(f"/v1/tasks/{task_id}").json()["input"] == deepest_input
+        events = client.get(f"/v1/tasks/{task_id}/events").json()["events"]
+    assert any(e["type"] == "message" and e["data"]["data"] == _nested(32) for e in events)
+
+
+def test_json_that_is_not_storable_is_refused(server: ServerProcess) -> None:
+    """Issue 8.5 and 8.6: NaN/Infinity were stored as null; a 65-bit integer was a 500."""
+    with server.client() as client:
+        answers = [
+            client.post(
+                "/v1/tasks",
+                content=b'{"agent": "noop", "goal": "x", "input": {"n": ' + number + b"}}",
+                headers={"content-type": "application/json"},
+            )
+            for number in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"18446744073709551616")
+        ]
+        metadata = client.post(
+            "/v1/tasks",
+            json={"agent": "noop", "goal": "x", "metadata": {str(i): i for i in range(65)}},
+        )
+    for answer in answers[:4]:
+        assert "NaN and Infinity" in _problem(answer, 422, "invalid_request")["detail"]
+    assert "64 bits" in _problem(answers[4], 422, "invalid_request")["detail"]
+    assert "/metadata" in _problem(metadata, 422, "invalid_request")["detail"]
+
+
+def test_bad_resume_points_and_keys_are_4xx(server: ServerProcess) -> None:
+    """Issue 8.5 and 8.6: a non-ASCII digit in Last-Event-ID was a 500; an empty
+    Idempotency-Key was stored as a key."""
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "noop", "goal": "x"}).json()
+        url = f"/v1/tasks/{task['id']}/events"
+        for value in ("²".encode(), b"9" * 30, b"-1", b"1.5"):
+            sse = {"Accept": "text/event-stream", "Last-Event-ID": value}
+            _problem(client.get(url, headers=sse), 422, "invalid_request")
+        after = client.get(url, params={"after": 2**63})
+        assert "/after" in _problem(after, 422, "invalid_request")["detail"]
+        empty = client.post(
+            "/v1/tasks", json={"agent": "noop", "goal": "x"}, headers={"Idempotency-Key": ""}
+        )
+    assert "Idempotency-Key is empty" in _problem(empty, 422, "invalid_request")["detail"]
+
+
+def test_responses_are_not_sniffed_and_artifacts_run_no_script(server: ServerProcess) -> None:
+    """Issue 8.6: nosniff everywhere, a sandboxing CSP on artifacts, artifact URLs encoded."""
+    name = "report #1 <b>.html"
+    with server.client() as client:
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "big-artifact", "goal": "x", "input": {"name": name, "size": 5}},
+        ).json()
+        done = wait_for(client, task["id"], {"completed", "failed"})
+        (artifact,) = done["artifacts"]
+        download = client.get(artifact["url"])
+        problem = client.get("/v1/tasks/task_nope")
+    assert artifact["url"].endswith("/artifacts/report%20%231%20%3Cb%3E.html")
+    assert download.status_code == 200 and download.content == b"x" * 5
+    assert download.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    for response in (download, problem):
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_bodies_too_costly_to_parse_are_refused_before_parsing(server: ServerProcess) -> None:
+    """Issue 8.4 and 8.3: a body of 1.2 million keys was parsed on the event loop for
+    seconds; one nested thousands deep broke the parser."""
+    keys = b",".join(b'"k%d": 1' % i for i in range(150_000))
+    many = b'{"agent": "noop", "goal": "x", "metadata": {' + keys + b"}}"
+    deep = b'{"agent": "noop", "goal": "x", "input": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    json_type = {"content-type": "application/json"}
+    with server.client() as client:
+        wide = client.post("/v1/tasks", content=many, headers=json_type)
+        nested = client.post("/v1/tasks", content=deep, headers=json_type)
+    assert "object keys" in _problem(wide, 413, "payload_too_large")["detail"]
+    assert "nested too deeply" in _problem(nested, 422, "invalid_request")["detail"]

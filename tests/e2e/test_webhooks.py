@@ -86,3 +86,61 @@ def test_webhooks_are_signed_and_retried(server: ServerProcess, receiver: Receiv
     assert [a["status_code"] for a in first["attempts"]] == [500, 500, 204]
     assert first["status"] == "delivered"
     assert len({h["webhook-id"] for h, _ in receiver.accepted}) == 4
+
+
+REFUSED_URLS = [
+    "http://127.0.0.1/hook",
+    "http://localhost:8080/hook",
+    "http://2130706433/hook",
+    "http://0x7f.1/hook",
+    "http://0/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://[::1]/hook",
+    "http://10.0.0.1/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:22/",
+    "http://user:secret@example.com/hook",
+    "ftp://example.com/hook",
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_webhooks_to_private_destinations_are_refused(
+    own_server: ServerProcess, receiver: Receiver
+) -> None:
+    """Issue 8.1: dispatch refuses what the URL text shows (every form of loopback, private,
+    link-local, credentials), and a name that resolves to a private address at delivery is
+    refused then: nothing reaches the receiver, and the delivery says refused."""
+    import socket
+
+    own_server.start()
+    port = receiver.http.server_address[1]
+    with own_server.client() as client:
+        for url in REFUSED_URLS:
+            answer = client.post(
+                "/v1/tasks", json={"agent": "noop", "goal": "x", "webhook": {"url": url}}
+            )
+            assert answer.status_code == 422, (url, answer.text)
+            assert "webhook" in answer.json()["detail"], url
+        assert "secret" not in str(client.get("/v1/tasks").json())
+        # The machine's own name is not an address, so dispatch takes it; it resolves to
+        # loopback here, so the sender refuses it without connecting.
+        name = socket.gethostname()
+        resolved = {info[4][0] for info in socket.getaddrinfo(name, port)}
+        assert resolved, f"{name} does not resolve"
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "noop", "goal": "x", "webhook": {"url": f"http://{name}:{port}/h"}},
+        ).json()
+        wait_for(client, task["id"], {"completed"})
+        deadline = time.monotonic() + 10
+        while True:
+            deliveries = client.get(f"/v1/tasks/{task['id']}/webhooks").json()["deliveries"]
+            if deliveries and all(d["status"] != "pending" for d in deliveries):
+                break
+            assert time.monotonic() < deadline, deliveries
+            time.sleep(0.1)
+    assert {d["status"] for d in deliveries} == {"refused"}
+    assert all(len(d["attempts"]) == 1 for d in deliveries)
+    assert all("refused" in d["attempts"][0]["error"] for d in deliveries)
+    assert receiver.calls == 0, "the receiver was reached"

@@ -166,7 +166,7 @@ async def stuck(ctx: Context) -> None:
 
 @agent("big-artifact", version="1.0.0")
 async def big_artifact(ctx: Context) -> None:
-    await ctx.artifact("big.bin", b"x" * int(ctx.input.get("size", 10)))
+    await ctx.artifact(ctx.input.get("name", "big.bin"), b"x" * int(ctx.input.get("size", 10)))
 
 
 @agent(

@@ -12,12 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bureau import __version__
 from bureau.api import errors, openapi
 from bureau.api.routes import agents, events, health, tasks
-from bureau.errors import PayloadTooLarge
 from bureau.node import Node
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, whether or not they are chunked."""
+    """Refuse request bodies over `limit` bytes with 413, whether or not they are chunked:
+    the body is read here (the routes read all of it anyway) and replayed to the app, so
+    an oversized chunked body is refused before any parser sees it."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -31,20 +32,25 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(send)
             return
+        messages: list[Message] = []
         seen = 0
-        refused = False
-
-        async def limited() -> Message:
-            nonlocal seen, refused
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    refused = True
-                    raise PayloadTooLarge(self._detail())
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away; the app hears it in order
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        buffered = iter(messages)
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            return next(buffered, None) or await receive()
+
+        await self.app(scope, replay, send)
 
     def _detail(self) -> str:
         return (
@@ -55,6 +61,29 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         response = errors.problem(413, "payload_too_large", "Payload too large", self._detail())
         await response({"type": "http"}, _empty_receive, send)
+
+
+class NoSniff:
+    """`X-Content-Type-Options: nosniff` on every response: a browser takes the declared
+    media type (an artifact saved as text/plain is not run as HTML)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), NOSNIFF]
+            await send(message)
+
+        await self.app(scope, receive, with_header)
+
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 async def _empty_receive() -> Message:
@@ -90,4 +119,5 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     for module in (health, agents, tasks, events) if node.roles.api else (health,):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=node.settings.max_body_bytes)
+    app.add_middleware(NoSniff)  # added last: outermost, so the 413 above gets it too
     return app

@@ -35,6 +35,7 @@ HTTP_CODES = {
     406: "not_acceptable",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "invalid_request",
 }
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bureau.client import SERVER_URL_FILE
 from bureau.config import Settings
-from bureau.errors import BureauError
+from bureau.errors import BureauError, UsageError
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.loader import load_agents
 
@@ -26,6 +31,11 @@ _SETTINGS = (
     "log_level",
     "shutdown_grace_seconds",
 )
+
+
+PRIVATE = 0o077
+"""The server roles' umask: the data directory, database, artifacts and logs they create are
+the owner's alone (directories 0700, files 0600)."""
 
 
 def _common(parser: argparse.ArgumentParser, *, agents: bool, http: bool) -> None:
@@ -120,6 +130,7 @@ def _run(args: argparse.Namespace, role: str, **defaults: Any) -> int:
         "api": Roles(api=True, worker=False, migrate=False),
         "worker": Roles(api=False, worker=True, migrate=False),
     }[role]
+    os.umask(PRIVATE)
     try:
         settings = settings_from(args, **defaults)
         agents = agents_for(settings) if roles.worker else []
@@ -165,6 +176,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     from bureau.notify.local import LocalNotifier
     from bureau.store.store import Store
 
+    os.umask(PRIVATE)
     settings = settings_from(args)
     store = Store(settings.database_url, settings.sqlite_path, LocalNotifier())
     try:
@@ -179,22 +191,81 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -> None:
+    """Listen first (a busy port is reported before anything is created), then take the data
+    directory (embedded mode: one server per directory), then prepare the node and serve."""
     import uvicorn
 
     from bureau.api.app import create_app
     from bureau.node import Node
 
-    node = Node(settings, agents, roles)
-    await node.prepare()
-    config = uvicorn.Config(
-        create_app(node, on_started=lambda started: _announce(started, agents)),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    await _server(config, node).serve()
+    listening = _listen(settings.host, settings.port)
+    with listening, _own_data_dir(settings, embedded=roles.worker and roles.api):
+        node = Node(settings, agents, roles)
+        await node.prepare()
+        config = uvicorn.Config(
+            create_app(node, on_started=lambda started: _announce(started, agents)),
+            log_level=settings.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        try:
+            await _server(config, node).serve(sockets=[listening])
+        finally:
+            _forget_url(settings)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, or `UsageError` saying the address is taken."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): another server may be "
+            "running there; stop it or choose another --port"
+        ) from None
+
+
+@contextlib.contextmanager
+def _own_data_dir(settings: Settings, *, embedded: bool) -> Iterator[None]:
+    """In embedded mode (`serve` on SQLite) hold an exclusive lock on the data directory for
+    the life of the process: two servers on one directory would split its agents and keys.
+    (A fleet shares its data directory on purpose: PostgreSQL holds the state.)"""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks of this kind; run one server per dir
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is None or not embedded or settings.database_url is not None:
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise UsageError(
+                f"{settings.data_dir.resolve()} is in use by {holder}; stop that server "
+                "or give this one another --data-dir"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"`bureau serve` (pid {os.getpid()})\n")
+        lock.flush()
+        yield
+
+
+def _forget_url(settings: Settings) -> None:
+    path = settings.data_dir / SERVER_URL_FILE
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8").strip() == _url(settings):
+            path.unlink()
+
+
+def _url(settings: Settings) -> str:
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def _server(config: Any, node: Any) -> Any:
@@ -209,6 +280,7 @@ def _server(config: Any, node: Any) -> Any:
             # A signal handler runs between any two bytecodes of the loop's code, even inside
             # asyncio.Event.wait: setting events from here could be lost. Ask the loop.
             loop.call_soon_threadsafe(node.drain)
+            _forget_url(node.settings)  # shutting down: the CLI must not find us any more
             super().handle_exit(sig, frame)
 
     return Server(config)
@@ -216,7 +288,9 @@ def _server(config: Any, node: Any) -> Any:
 
 def _announce(node: Any, agents: list[AgentDefinition]) -> None:
     settings = node.settings
-    url = f"http://{settings.host}:{settings.port}"
+    url = _url(settings)
+    if node.roles.api:  # where the CLI finds this server (`bureau` with this --data-dir)
+        (settings.data_dir / SERVER_URL_FILE).write_text(url + "\n", encoding="utf-8")
     role = "serving on" if node.roles.api else "worker health on"
     print(f"Bureau {role} {url}  (data in {settings.data_dir.resolve()})", flush=True)
     if node.roles.worker:

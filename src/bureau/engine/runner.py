@@ -8,6 +8,7 @@ later with backoff, or failed (into the dead-letter list once attempts are exhau
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -115,6 +116,15 @@ class Runner:
             "code": _code(error),
             "message": str(error) or type(error).__name__,
         }
+        log.warning(
+            "task %s: attempt %d of %s failed: %s: %s (%s)",
+            task.id,
+            task.attempt,
+            definition.ref,
+            type(error).__name__,
+            described["message"],
+            _where(error),
+        )
         if isinstance(error, Fatal):
             await self.queue.fail(task, token, described, dead_letter=False)
             return
@@ -127,6 +137,15 @@ class Runner:
         await self.queue.retry_later(
             task.id, token, delay=delay, error=described, attempt=task.attempt + 1
         )
+
+
+def _where(error: BaseException) -> str:
+    """The file, line and function the exception was raised in (the agent's code, mostly)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "no traceback"
+    last = frames[-1]
+    return f"raised at {last.filename}:{last.lineno} in {last.name}"
 
 
 def _code(error: BaseException) -> str:

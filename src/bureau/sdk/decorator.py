@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +137,12 @@ def agent(
     schema, model = _schema_of(input_schema)
 
     def wrap(fn: AgentFunction) -> AgentDefinition:
+        if not inspect.iscoroutinefunction(fn):
+            raise UsageError(
+                f"agent {name!r}: {getattr(fn, '__name__', fn)!r} is not a coroutine function; "
+                f"write it as `async def {getattr(fn, '__name__', 'run')}(ctx: Context): ...` "
+                "(blocking work goes in `await ctx.step(name, a_plain_function)`)"
+            )
         return AgentDefinition(
             name=name,
             version=version,

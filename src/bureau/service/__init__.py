@@ -7,6 +7,8 @@ parse their protocol, call one operation and render its result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bureau.auth.authenticator import Authenticator
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.service.catalog import CatalogService
@@ -14,6 +16,7 @@ from bureau.service.events import HEARTBEAT, EventPage, EventService
 from bureau.service.tasks import TaskDetail, TaskService
 from bureau.store.records import Gauges
 from bureau.store.store import Store
+from bureau.webhooks.destinations import Network
 
 __all__ = ["HEARTBEAT", "EventPage", "Service", "TaskDetail"]
 
@@ -29,10 +32,16 @@ class Service:
         max_deadline_seconds: float,
         long_poll_max_seconds: float,
         heartbeat_seconds: float,
+        webhook_allowed_networks: Sequence[Network] = (),
     ) -> None:
         self.store = store
         self.auth = Authenticator(store)
-        self.tasks = TaskService(store, artifacts, max_deadline_seconds=max_deadline_seconds)
+        self.tasks = TaskService(
+            store,
+            artifacts,
+            max_deadline_seconds=max_deadline_seconds,
+            webhook_allowed_networks=webhook_allowed_networks,
+        )
         self.events = EventService(
             store,
             long_poll_max_seconds=long_poll_max_seconds,

@@ -6,9 +6,47 @@ fits its schema, the question is open).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool
+
+INT64 = range(-(2**63), 2**63)
+
+
+class JsonBounds:
+    """What any JSON value a caller sends must fit to be stored and read back: at most
+    `depth` levels of nesting and `items` values in all, finite numbers, integers within
+    64 bits. Well below what the encoders can write back inside a task or an event (they
+    stop near 255 levels), so nothing accepted fails to be read."""
+
+    def __init__(self, depth: int, items: int) -> None:
+        self.depth, self.items = depth, items
+
+    def __call__(self, value: Any) -> Any:
+        stack, seen = [(value, 1)], 0
+        while stack:
+            node, level = stack.pop()
+            seen += 1
+            if seen > self.items:
+                raise ValueError(f"more than {self.items} values; send large data as a file")
+            if isinstance(node, dict | list):
+                if level > self.depth:
+                    raise ValueError(f"nested deeper than {self.depth} levels; flatten it")
+                children = node.values() if isinstance(node, dict) else node
+                stack.extend((child, level + 1) for child in children)
+            elif isinstance(node, float) and not math.isfinite(node):
+                raise ValueError("NaN and Infinity are not JSON numbers; send null or a string")
+            elif isinstance(node, int) and not isinstance(node, bool) and node not in INT64:
+                raise ValueError("an integer beyond 64 bits; send big numbers as strings")
+        return value
+
+
+Input = Annotated[dict[str, Any], AfterValidator(JsonBounds(depth=32, items=100_000))]
+Data = Annotated[Any, AfterValidator(JsonBounds(depth=32, items=100_000))]
+Metadata = Annotated[
+    dict[str, Any], Field(max_length=64), AfterValidator(JsonBounds(depth=4, items=1_000))
+]
 
 
 class _Body(BaseModel):
@@ -22,18 +60,20 @@ class WebhookSpec(_Body):
 class TaskCreate(_Body):
     agent: str = Field(min_length=1, max_length=140, description="`name` or `name@version`")
     goal: str = Field(max_length=100_000)
-    input: dict[str, Any] | None = None
+    input: Input | None = None
     profile: Literal["fast", "balanced", "thorough"] | None = None
     session_id: str | None = Field(default=None, min_length=1, max_length=200)
     on_busy: Literal["queue", "reject", "interrupt"] = "queue"
     webhook: WebhookSpec | None = None
     deadline_seconds: float | None = Field(default=None, gt=0)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = Field(
+        default=None, description="Up to 64 keys, 4 levels deep, 1,000 values; echoed back"
+    )
 
 
 class MessageCreate(_Body):
     text: str | None = Field(default=None, max_length=100_000)
-    data: Any = None
+    data: Data = None
     question_id: str | None = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bureau.states import TaskStatus
 from bureau.store.codec import iso, now
 from bureau.store.records import ArtifactRecord, TaskPage, TaskRecord, WebhookDelivery
 from bureau.store.store import Store
+from bureau.webhooks.destinations import Network, refusal_of_url
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,19 @@ def request_hash(body: dict[str, Any]) -> str:
 
 class TaskService:
     def __init__(
-        self, store: Store, artifacts: LocalArtifactStore, *, max_deadline_seconds: float
+        self,
+        store: Store,
+        artifacts: LocalArtifactStore,
+        *,
+        max_deadline_seconds: float,
+        webhook_allowed_networks: Sequence[Network] = (),
     ) -> None:
         self._tasks = store.tasks
         self._catalog = store.catalog
         self._outbox = store.outbox
         self._artifacts = artifacts
         self.max_deadline_seconds = max_deadline_seconds
+        self.webhook_allowed_networks = list(webhook_allowed_networks)
 
     async def dispatch(
         self, caller: Caller, request: TaskCreate, *, idempotency_key: str | None = None
@@ -61,8 +69,21 @@ class TaskService:
         committed before this returns (the 202 of REST). The same `idempotency_key` with
         the same request returns the first task (`created=False`); with another request
         raises `IdempotencyConflict`. Raises `NotFound` (agent), `InvalidRequest` (input,
-        profile, deadline), `SessionBusy`, `Forbidden`."""
+        profile, deadline, an empty key, a refused webhook URL), `SessionBusy`, `Forbidden`."""
         caller.require_write()
+        if idempotency_key is not None and not idempotency_key.strip():
+            raise InvalidRequest(
+                "Idempotency-Key is empty: send a unique key per request, or no header",
+                field="Idempotency-Key",
+            )
+        if request.webhook is not None:
+            refused = refusal_of_url(str(request.webhook.url), self.webhook_allowed_networks)
+            if refused is not None:
+                raise InvalidRequest(
+                    f"webhook refused: {refused}; webhooks go to public addresses only "
+                    "(an operator may allow a network: BUREAU_WEBHOOK_ALLOWED_NETWORKS)",
+                    field="webhook.url",
+                )
         if request.deadline_seconds and request.deadline_seconds > self.max_deadline_seconds:
             raise InvalidRequest(
                 f"deadline_seconds {request.deadline_seconds:g} exceeds the maximum of "
@@ -123,7 +144,6 @@ class TaskService:
         if message.text is None and message.data is None:
             raise InvalidRequest("send `text` or `data`")
         data = message.data
-        encodable(data, "`data`")
         task = await self._tasks.get(caller.tenant_id, task_id)
         answering = task.status == TaskStatus.INPUT_REQUIRED and (
             message.question_id is None or message.question_id == task.question_id

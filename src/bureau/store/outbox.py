@@ -26,12 +26,14 @@ class WebhookOutbox:
         error: str | None,
         duration_ms: float,
         max_attempts: int,
+        refused: bool = False,
     ) -> None:
         """Record one attempt; a 2xx delivers, the `max_attempts`-th failure fails the
-        delivery, any other failure schedules the next attempt by `sql.outbox.BACKOFF`."""
+        delivery, any other failure schedules the next attempt by `sql.outbox.BACKOFF`;
+        a `refused` destination ends the delivery as refused (nothing was sent)."""
         await self._tx.write(
             lambda conn, _: sql.record_attempt(
-                conn, delivery, status_code, error, duration_ms, max_attempts
+                conn, delivery, status_code, error, duration_ms, max_attempts, refused
             )
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from typing_extensions import TypedDict
 
@@ -207,7 +208,7 @@ def artifact_view(record: ArtifactRecord) -> Artifact:
         "size": record.size,
         "media_type": record.media_type,
         "sha256": record.sha256,
-        "url": f"/v1/tasks/{record.task_id}/artifacts/{record.name}",
+        "url": f"/v1/tasks/{record.task_id}/artifacts/{quote(record.name, safe='')}",
         "created_at": iso(record.created_at),
     }
 

@@ -12,15 +12,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from bureau.store.records import WebhookDelivery
 from bureau.store.store import Store
+from bureau.webhooks.destinations import Network, RefusedDestination, resolve_public
 from bureau.webhooks.signing import headers
 
 log = logging.getLogger("bureau.webhooks")
+_PORTS = {"http": 80, "https": 443}
 
 
 class WebhookSender:
@@ -32,6 +35,7 @@ class WebhookSender:
         max_attempts: int = 8,
         poll_interval: float = 1.0,
         concurrency: int = 16,
+        allowed_networks: Sequence[Network] = (),
     ) -> None:
         self.outbox = store.outbox
         self.notifier = store.notifier
@@ -39,6 +43,7 @@ class WebhookSender:
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
         self.concurrency = concurrency
+        self.allowed_networks = list(allowed_networks)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -69,11 +74,30 @@ class WebhookSender:
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
+        url = httpx.URL(delivery.url)
+        try:
+            # Connect to the address that was checked, not to a second resolution of the name.
+            address = await resolve_public(
+                url.host, url.port or _PORTS[url.scheme], self.allowed_networks
+            )
+        except RefusedDestination as refused:
+            await self.outbox.record_attempt(
+                delivery,
+                status_code=None,
+                error=f"refused: {refused}",
+                duration_ms=0.0,
+                max_attempts=self.max_attempts,
+                refused=True,
+            )
+            log.warning("webhook %s refused: %s", delivery.id, refused)
+            return
+        signed = headers(secret, delivery.id, int(time.time()), body)
         try:
             response = await self._client.post(
-                delivery.url,
+                url.copy_with(host=str(address)),
                 content=body,
-                headers=headers(secret, delivery.id, int(time.time()), body),
+                headers={**signed, "host": url.netloc.decode("ascii")},
+                extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
             )
             status_code = response.status_code
             if not 200 <= status_code < 300:

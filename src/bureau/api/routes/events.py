@@ -17,6 +17,7 @@ from bureau.service import HEARTBEAT
 from bureau.store.records import Event
 from bureau.store.views import EventList
 
+MAX_SEQ = 2**62
 router = APIRouter(prefix="/v1", tags=["events"], responses=problems(*AUTHENTICATED))
 
 SSE_DOC = {
@@ -44,7 +45,7 @@ async def task_events(
     request: Request,
     caller: CallerDep,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="Events with a greater `seq`")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Events with a greater `seq`")] = 0,
     wait: Annotated[
         float,
         Query(
@@ -60,9 +61,11 @@ async def task_events(
     if "text/event-stream" in request.headers.get("accept", ""):
         start = after
         if last_event_id:
-            if not last_event_id.isdigit():
+            if not (last_event_id.isascii() and last_event_id.isdigit()):
                 raise InvalidRequest("Last-Event-ID must be the integer seq of an event")
             start = int(last_event_id)
+            if start > MAX_SEQ:
+                raise InvalidRequest(f"Last-Event-ID must be at most {MAX_SEQ}")
         events = await service.events.open_stream(caller, task_id, after=start)
         return StreamingResponse(
             _sse(events),

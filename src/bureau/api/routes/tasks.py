@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import FileResponse
 
+from bureau.api.bodies import JsonBodyRoute
 from bureau.api.deps import CallerDep, ServiceDep
 from bureau.api.problems import AUTHENTICATED, problems
 from bureau.api.responses import OrjsonResponse, task_response
@@ -22,7 +23,9 @@ from bureau.store.views import (
     task_view,
 )
 
-router = APIRouter(prefix="/v1", tags=["tasks"], responses=problems(*AUTHENTICATED))
+router = APIRouter(
+    prefix="/v1", tags=["tasks"], responses=problems(*AUTHENTICATED), route_class=JsonBodyRoute
+)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Cursor = Annotated[
     str | None, Query(max_length=100, description="`next_cursor` of the previous page")
@@ -150,7 +153,12 @@ async def download_artifact(
 ) -> FileResponse:
     record, path = await service.tasks.artifact(caller, task_id, name)
     return FileResponse(
-        path, media_type=record.media_type, filename=name, content_disposition_type="attachment"
+        path,
+        media_type=record.media_type,
+        filename=name,
+        content_disposition_type="attachment",
+        # An HTML or SVG artifact opened anyway runs no script on Bureau's origin.
+        headers={"Content-Security-Policy": "default-src 'none'; sandbox"},
     )
 
 

@@ -55,6 +55,7 @@ def record_attempt(
     error: str | None,
     duration_ms: float,
     max_attempts: int,
+    refused: bool = False,
 ) -> None:
     attempt = delivery.attempts + 1
     at = now()
@@ -73,6 +74,8 @@ def record_attempt(
     values: dict[str, Any] = {"attempts": attempt}
     if ok:
         values.update(status="delivered", delivered_at=at, next_attempt_at=None)
+    elif refused:
+        values.update(status="refused", next_attempt_at=None)
     elif attempt >= max_attempts:
         values.update(status="failed", next_attempt_at=None)
     else:

@@ -210,7 +210,7 @@ webhook_deliveries = Table(
     Column("url", Text, nullable=False),
     Column("event_type", String(40), nullable=False),
     Column("payload", Text, nullable=False),
-    Column("status", String(10), nullable=False),  # pending | delivered | failed
+    Column("status", String(10), nullable=False),  # pending | delivered | failed | refused
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Float),
     Column("created_at", Float, nullable=False),
