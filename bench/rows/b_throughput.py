@@ -183,16 +183,15 @@ async def _dbos_once(
 
 
 async def _dbos_runs(sizes: Sizes, tmp: Path, *, postgres: bool) -> dict[str, Any]:
-    """DBOS as it ships (`DBOS_DEFAULT`) and tuned: the best finished configuration of a
-    sweep over `DBOS_SWEEP` at `sizes.b_dbos_sweep` workflows, both at Bureau's N."""
+    """DBOS as it ships (`DBOS_DEFAULT`) and tuned: the best finished configuration other
+    than the default in a sweep over `DBOS_SWEEP` at `sizes.b_dbos_sweep` workflows, both
+    at Bureau's N (the better of the two counts)."""
     sweep = [await _dbos_once(tmp, sizes.b_dbos_sweep, c, p, postgres) for c, p in DBOS_SWEEP]
-    finished = [r for r in sweep if r.get("finished")]
-    best = max(finished, key=lambda r: r["workflows_per_s"]) if finished else None
+    tuned = [r for r in sweep if r.get("finished") and _config_of(r) != DBOS_DEFAULT]
     runs = [{**await _dbos_once(tmp, sizes.b_tasks, *DBOS_DEFAULT, postgres), "as": "default"}]
-    if best is not None:
-        tuned = (best["queue"]["worker_concurrency"] or 0, best["queue"]["polling_interval_sec"])
-        if tuned != DBOS_DEFAULT:
-            runs.append({**await _dbos_once(tmp, sizes.b_tasks, *tuned, postgres), "as": "tuned"})
+    if tuned:  # the best other configuration, also when the default led the (noisy) sweep
+        best = _config_of(max(tuned, key=lambda r: r["workflows_per_s"]))
+        runs.append({**await _dbos_once(tmp, sizes.b_tasks, *best, postgres), "as": "tuned"})
     return {
         "dbos": runs,
         "dbos_best_per_s": _best_dbos(runs),
@@ -204,6 +203,11 @@ async def _dbos_runs(sizes: Sizes, tmp: Path, *, postgres: bool) -> dict[str, An
             for r in sweep
         ],
     }
+
+
+def _config_of(run: dict[str, Any]) -> tuple[int, float]:
+    queue = run["queue"]
+    return queue["worker_concurrency"] or 0, queue["polling_interval_sec"]
 
 
 def _best_dbos(runs: list[dict[str, Any]]) -> float | None:
