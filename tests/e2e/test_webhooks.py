@@ -144,3 +144,40 @@ def test_webhooks_to_private_destinations_are_refused(
     assert all(len(d["attempts"]) == 1 for d in deliveries)
     assert all("refused" in d["attempts"][0]["error"] for d in deliveries)
     assert receiver.calls == 0, "the receiver was reached"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_dead_receiver_does_not_delay_a_healthy_one(own_server: ServerProcess) -> None:
+    """Issue 8.2: deliveries to a receiver that never answers (each attempt waits for the
+    10 s timeout) filled the sender's window, and another receiver waited for minutes."""
+    import socket
+
+    from tests.conftest import LOOPBACK
+
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead.listen(1000)  # the kernel accepts connections; nobody ever answers
+    healthy = Receiver(failures=0)
+    own_server.env["BUREAU_WEBHOOK_ALLOWED_NETWORKS"] = LOOPBACK
+    own_server.start()
+    try:
+        with own_server.client() as client:
+            dead_hook = {"url": f"http://127.0.0.1:{dead.getsockname()[1]}/hook"}
+            for i in range(40):
+                client.post(
+                    "/v1/tasks", json={"agent": "noop", "goal": f"#{i}", "webhook": dead_hook}
+                ).raise_for_status()
+            time.sleep(1.0)  # the sender is now busy with the dead receiver
+            started = time.monotonic()
+            client.post(
+                "/v1/tasks", json={"agent": "noop", "goal": "x", "webhook": {"url": healthy.url}}
+            ).raise_for_status()
+            while not healthy.accepted:
+                assert time.monotonic() - started < 10, "the healthy receiver was never served"
+                time.sleep(0.01)
+            took = time.monotonic() - started
+    finally:
+        dead.close()
+        healthy.http.shutdown()
+        healthy.http.server_close()
+    assert took < 1.0, f"the healthy receiver waited {took:.1f} s behind the dead one"

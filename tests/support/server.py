@@ -26,8 +26,11 @@ class ServerProcess:
     """`bureau serve` (or another role) on a free port with the test agents; restartable
     after kill -9."""
 
-    def __init__(self, data_dir: Path, role: str = "serve", **settings: Any) -> None:
+    def __init__(
+        self, data_dir: Path, role: str = "serve", *, demo_agents: bool = False, **settings: Any
+    ) -> None:
         self.role = role
+        self.demo_agents = demo_agents
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -52,7 +55,7 @@ class ServerProcess:
             str(self.port),
         ]
         if self.role in ("serve", "worker"):
-            command += ["--no-demo-agents", "--agents", AGENTS]
+            command += ["--agents", AGENTS] + ([] if self.demo_agents else ["--no-demo-agents"])
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

@@ -13,10 +13,16 @@ class WebhookOutbox:
         self._secrets: dict[str, str] = {}
 
     async def claim_due(self, limit: int, hold: float) -> list[WebhookDelivery]:
-        """Up to `limit` pending deliveries that are due, at most one per task (its oldest:
-        a task's deliveries go out in order). Each claimed delivery's next attempt is moved
-        `hold` seconds ahead, so no other sender claims it while this one posts."""
+        """Up to `limit` pending deliveries that are due, soonest due first, at most one per
+        task (its oldest: a task's deliveries go out in order). Each claimed delivery's next
+        attempt is moved `hold` seconds ahead, so no other sender claims it while this one
+        posts."""
         return await self._tx.write(lambda conn, _: sql.claim_due(conn, limit, hold))
+
+    async def defer(self, delivery: WebhookDelivery, until: float) -> None:
+        """Give a claimed delivery back until `until` without an attempt (its receiver or
+        tenant is at its in-flight bound, or the receiver's circuit is open)."""
+        await self._tx.write(lambda conn, _: sql.defer(conn, delivery.id, until))
 
     async def record_attempt(
         self,

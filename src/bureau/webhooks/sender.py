@@ -4,6 +4,8 @@ Deliveries are rows written in the same transaction as the event they announce, 
 lost. The sender claims a due delivery by pushing its `next_attempt_at` past the request
 timeout (so two senders never post the same attempt), posts it, and records the attempt.
 Deliveries of one task go out in order: a task's later delivery waits for its earlier one.
+Each delivery runs on its own, paced per receiver and per tenant with a circuit breaker per
+receiver (`pacing.py`), so a dead or slow receiver never holds up anyone else's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 from bureau.store.records import WebhookDelivery
 from bureau.store.store import Store
 from bureau.webhooks.destinations import Network, RefusedDestination, resolve_public
+from bureau.webhooks.pacing import Pacing, receiver_of
 from bureau.webhooks.signing import headers
 
 log = logging.getLogger("bureau.webhooks")
@@ -48,6 +51,8 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._unsubscribe: Any = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.pacing = Pacing()
 
     def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
@@ -55,19 +60,49 @@ class WebhookSender:
         self._task = asyncio.create_task(self._loop(), name="bureau-webhooks")
 
     async def _loop(self) -> None:
+        """Claim what is due while slots are free; every delivery runs on its own, so a slow
+        receiver holds one slot, not the loop."""
         while True:
             self._wake.clear()
-            try:
-                batch = await self.outbox.claim_due(self.concurrency, self.timeout + 5)
-                if batch:
-                    await asyncio.gather(*(self._deliver(d) for d in batch))
+            free = self.concurrency - len(self._inflight)
+            if free > 0:
+                try:
+                    claimed = await self.outbox.claim_due(free, self.timeout + 5)
+                except Exception:
+                    log.exception("webhook sender loop failed; retrying")
+                    claimed = []
+                for delivery in claimed:
+                    self._begin(delivery)
+                if claimed and len(claimed) == free:
                     continue
-            except Exception:
-                log.exception("webhook sender loop failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
-    async def _deliver(self, delivery: WebhookDelivery) -> None:
+    def _begin(self, delivery: WebhookDelivery) -> None:
+        receiver = receiver_of(delivery.url)
+        later = self.pacing.admit(receiver, delivery.tenant_id)
+        job = asyncio.create_task(self._paced(delivery, receiver, later))
+        self._inflight.add(job)
+        job.add_done_callback(self._finished)
+
+    async def _paced(self, delivery: WebhookDelivery, receiver: str, later: float | None) -> None:
+        if later is not None:  # busy receiver or tenant, or an open circuit: not now
+            await self.outbox.defer(delivery, later)
+            return
+        ok = False
+        try:
+            ok = await self._deliver(delivery)
+        except Exception:
+            log.exception("webhook %s: delivery failed unexpectedly", delivery.id)
+        finally:
+            self.pacing.done(receiver, delivery.tenant_id, ok=ok)
+
+    def _finished(self, job: asyncio.Task[None]) -> None:
+        self._inflight.discard(job)
+        self._wake.set()
+
+    async def _deliver(self, delivery: WebhookDelivery) -> bool:
+        """Post one attempt and record it; False when the receiver failed it."""
         assert self._client is not None
         body = delivery.payload.encode()
         secret = await self.outbox.signing_secret(delivery.tenant_id)
@@ -90,7 +125,7 @@ class WebhookSender:
                 refused=True,
             )
             log.warning("webhook %s refused: %s", delivery.id, refused)
-            return
+            return True  # not the receiver's failure: nothing was sent
         signed = headers(secret, delivery.id, int(time.time()), body)
         try:
             response = await self._client.post(
@@ -113,8 +148,9 @@ class WebhookSender:
             max_attempts=self.max_attempts,
         )
         if error is None:
-            return
+            return True
         log.info("webhook %s to %s failed: %s", delivery.id, delivery.url, error)
+        return False
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
@@ -122,5 +158,8 @@ class WebhookSender:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        for job in list(self._inflight):  # their claims lapse after the hold: retried then
+            job.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from bureau.store.codec import now
 from bureau.store.records import DeliveryAttempt, WebhookDelivery
@@ -22,21 +22,37 @@ BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 def claim_due(conn: Connection, limit: int, hold: float) -> list[WebhookDelivery]:
+    """The `limit` deliveries due soonest, each the oldest pending one of its task, whatever
+    the deliveries in backoff ahead of them (they no longer fill the window)."""
     at = now()
-    pending = conn.execute(
-        select(
-            webhook_deliveries.c.id,
-            webhook_deliveries.c.task_id,
-            webhook_deliveries.c.next_attempt_at,
+    earlier = webhook_deliveries.alias("earlier")
+    older_pending = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.task_id == webhook_deliveries.c.task_id,
+            earlier.c.status == "pending",
+            (earlier.c.created_at < webhook_deliveries.c.created_at)
+            | (
+                (earlier.c.created_at == webhook_deliveries.c.created_at)
+                & (earlier.c.id < webhook_deliveries.c.id)
+            ),
         )
-        .where(webhook_deliveries.c.status == "pending")
-        .order_by(webhook_deliveries.c.created_at, webhook_deliveries.c.id)
-        .limit(limit * 4)
-    ).all()
-    first_per_task: dict[str, Row[Any]] = {}
-    for row in pending:
-        first_per_task.setdefault(row.task_id, row)
-    due = [r.id for r in first_per_task.values() if r.next_attempt_at <= at][:limit]
+        .exists()
+    )
+    due = (
+        conn.execute(
+            select(webhook_deliveries.c.id)
+            .where(
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.next_attempt_at <= at,
+                ~older_pending,
+            )
+            .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     if not due:
         return []
     claimed = conn.execute(
@@ -46,6 +62,16 @@ def claim_due(conn: Connection, limit: int, hold: float) -> list[WebhookDelivery
         .returning(*webhook_deliveries.c)
     )
     return [WebhookDelivery.from_row(row._mapping) for row in claimed]
+
+
+def defer(conn: Connection, delivery_id: str, until: float) -> None:
+    """Move a claimed, still pending delivery's next attempt to `until`; no attempt is
+    recorded (nothing was sent)."""
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id == delivery_id, webhook_deliveries.c.status == "pending")
+        .values(next_attempt_at=until)
+    )
 
 
 def record_attempt(
