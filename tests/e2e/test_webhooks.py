@@ -177,6 +177,7 @@ def test_a_dead_receiver_does_not_delay_a_healthy_one(own_server: ServerProcess)
                 time.sleep(0.01)
             took = time.monotonic() - started
     finally:
+        own_server.stop()  # first: its attempts to the dead receiver end with the server
         dead.close()
         healthy.http.shutdown()
         healthy.http.server_close()

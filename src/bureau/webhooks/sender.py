@@ -137,8 +137,10 @@ class WebhookSender:
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"receiver answered HTTP {status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # httpx's errors, and whatever else a broken peer provokes
             error = f"{type(exc).__name__}: {exc}"[:500]
+            if not isinstance(exc, httpx.HTTPError):
+                log.warning("webhook %s: the HTTP client raised %r", delivery.id, exc)
         duration_ms = (time.perf_counter() - started) * 1000
         await self.outbox.record_attempt(
             delivery,
@@ -162,4 +164,7 @@ class WebhookSender:
             job.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._client is not None:
-            await self._client.aclose()
+            try:
+                await self._client.aclose()
+            except Exception as exc:  # a connection cut mid-attempt may not close cleanly
+                log.warning("closing the webhook HTTP client: %r", exc)
