@@ -32,18 +32,10 @@ class TaskDetail:
     created: bool = True
 
 
-def encodable(value: Any, what: str) -> bytes:
-    """`value` as JSON; raises `InvalidRequest` for what cannot be stored (integers beyond
-    64 bits)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError as exc:
-        detail = f"{what} cannot be stored: {exc} (send big numbers as strings)"
-        raise InvalidRequest(detail) from exc
-
-
 def request_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(encodable(body, "the request")).hexdigest()
+    """The request's fingerprint for `Idempotency-Key`. It always encodes: the request
+    models' `JsonBounds` refuse what orjson cannot write (deep nesting, 65-bit integers)."""
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class TaskService:
