@@ -8,6 +8,7 @@ def test_sdk_surface_is_pinned() -> None:
         "AgentDefinition",
         "BureauError",
         "Context",
+        "Decline",
         "DelegationFailed",
         "Fatal",
         "Retry",

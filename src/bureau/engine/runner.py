@@ -21,7 +21,7 @@ from bureau.errors import LeaseLost
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.execution import Outcome, drive
-from bureau.sdk.signals import Fatal, Retry
+from bureau.sdk.signals import Decline, Fatal, Retry
 from bureau.store.records import ClaimedTask, TaskRecord
 from bureau.store.store import Store
 
@@ -70,7 +70,7 @@ class Runner:
                 metadata=task.metadata,
             )
         except Exception as exc:  # the input does not fit the agent's pydantic model
-            outcome = Outcome(error=Fatal(f"input rejected by the agent's model: {exc}"))
+            outcome = Outcome(error=Decline(f"input refused by the agent's model: {exc}"))
         else:
             outcome = await drive(definition.fn, ctx, runtime.gate)
         settling()
@@ -125,6 +125,9 @@ class Runner:
             described["message"],
             _where(error),
         )
+        if isinstance(error, Decline):
+            await self.queue.decline(task, token, described)
+            return
         if isinstance(error, Fatal):
             await self.queue.fail(task, token, described, dead_letter=False)
             return
@@ -151,6 +154,8 @@ def _where(error: BaseException) -> str:
 def _code(error: BaseException) -> str:
     if isinstance(error, Retry):
         return "retry"
+    if isinstance(error, Decline):
+        return "declined"
     if isinstance(error, Fatal):
         return "fatal"
     return "agent_error"

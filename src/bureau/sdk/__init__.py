@@ -2,12 +2,13 @@
 
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import SLA, AgentDefinition, RetryPolicy, agent
-from bureau.sdk.signals import DelegationFailed, Fatal, Retry
+from bureau.sdk.signals import Decline, DelegationFailed, Fatal, Retry
 
 __all__ = [
     "SLA",
     "AgentDefinition",
     "Context",
+    "Decline",
     "DelegationFailed",
     "Fatal",
     "Retry",

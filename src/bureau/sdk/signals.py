@@ -1,6 +1,6 @@
 """Signals agent code raises on purpose, and the control-flow exceptions of a run.
 
-`Retry` and `Fatal` are ordinary exceptions an agent raises. `Suspended` derives from
+`Retry`, `Fatal` and `Decline` are ordinary exceptions an agent raises. `Suspended` derives from
 `BaseException` so agent code that catches `Exception` cannot swallow it.
 """
 
@@ -23,6 +23,13 @@ class Retry(Exception):
 
 class Fatal(Exception):
     """Fail the task now, without retrying. The message becomes the task's error."""
+
+
+class Decline(Exception):
+    """Decline the task: the agent cannot do what the goal asks (or the input is not what it
+    works on). The task ends `rejected` with this message, nothing is billed, and the
+    agent's reputation does not count it as a failure. Raise it before doing billable work;
+    prefer `ctx.ask` when one answer from the consumer would make the goal clear."""
 
 
 class DelegationFailed(Exception):

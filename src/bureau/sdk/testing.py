@@ -27,7 +27,7 @@ from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.execution import ParkGate, drive
 from bureau.sdk.runtime import JournalEntry
-from bureau.sdk.signals import Fatal, Retry
+from bureau.sdk.signals import Decline, Fatal, Retry
 
 Delegate = AgentDefinition | Callable[[str, dict[str, Any]], Any] | dict[str, Any]
 
@@ -149,6 +149,9 @@ async def run_agent(
         outcome = await drive(definition.fn, ctx, runtime.gate)
         if outcome.completed:
             result.status, result.deliverable = "completed", outcome.value
+            return result
+        if isinstance(outcome.error, Decline):
+            result.status, result.error = "rejected", f"{outcome.error}"
             return result
         if outcome.error is not None:
             retryable = isinstance(outcome.error, Retry) or not isinstance(outcome.error, Fatal)

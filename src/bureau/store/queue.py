@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bureau.states import TaskStatus
 from bureau.store._transactions import Transactions
 from bureau.store.codec import dumps, now
 from bureau.store.records import ArtifactRecord, ClaimedTask, NewTask, TaskRecord
@@ -267,6 +268,18 @@ class QueueStore:
         """
         return await self._tx.write(
             lambda conn, ch: sql.fail(conn, ch, task, token, error, dead_letter=dead_letter)
+        )
+
+    async def decline(self, task: TaskRecord, token: int, error: dict[str, Any]) -> bool:
+        """Settle the run as `rejected`: the agent declined the task (nothing is billed, the
+        hold is released). Fenced, bumps the token; False when the lease was lost.
+
+        Appends: `status` `rejected` with the reason.
+        """
+        return await self._tx.write(
+            lambda conn, ch: sql.fail(
+                conn, ch, task, token, error, dead_letter=False, status=TaskStatus.REJECTED
+            )
         )
 
     async def retry_later(

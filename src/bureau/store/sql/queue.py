@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, tuple_, update
 
 from bureau.errors import LeaseLost
+from bureau.states import TaskStatus
 from bureau.store.codec import dumps, loads, now
 from bureau.store.records import (
     ArtifactRecord,
@@ -350,8 +351,9 @@ def fail(
     error: dict[str, Any],
     *,
     dead_letter: bool,
+    status: str = TaskStatus.FAILED,
 ) -> bool:
-    return finish(conn, changes, row, "failed", error=error, fence=token, dead_letter=dead_letter)
+    return finish(conn, changes, row, status, error=error, fence=token, dead_letter=dead_letter)
 
 
 def retry_later(
