@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from bureau import Context, agent
+from bureau import SLA, Context, Decline, Fatal, agent
 from tests.support.agents import noop
 
 
@@ -47,3 +47,17 @@ async def core_fan_out(ctx: Context) -> dict[str, Any]:
         ctx.artifact("notes.bin", b"x" * 8_000_000), ctx.delegate("core-tenth", "part")
     )
     return {"saved": saved["size"], "child": child}
+
+
+@agent(
+    "core-judged",
+    version="1.0.0",
+    description="does what its goal says: complete, fail or decline",
+    sla=SLA(expected_seconds=1, max_seconds=60),
+)
+async def core_judged(ctx: Context) -> dict[str, Any]:
+    if ctx.goal == "fail":
+        raise Fatal("the agent's own failure")
+    if ctx.goal == "decline":
+        raise Decline("I only do what my goal says")
+    return {"done": ctx.goal}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
+from bureau.engine.runner import Runner
 from bureau.service import HEARTBEAT
 from bureau.service.requests import MessageCreate
 from bureau.states import TaskStatus
-from bureau.store.records import money_text
+from bureau.store.records import ClaimedTask, money_text
 from tests.core.conftest import Core, sleep_past
 
 
@@ -192,3 +194,49 @@ async def test_a_run_parks_only_once_its_durable_calls_in_flight_are_written(cor
     assert done.status == TaskStatus.COMPLETED
     assert done.deliverable == {"saved": 8_000_000, "child": {"paid": "0.1", "goal": "part"}}
     assert (await core.event_types(task.id)).count("artifact") == 1
+
+
+async def test_a_declined_task_is_rejected_and_costs_nothing(core: Core) -> None:
+    task = await core.dispatch("core-judged", goal="decline")
+    assert await core.drain() == 1
+    declined = await core.task(task.id)
+    assert declined.status == TaskStatus.REJECTED and declined.cost == Decimal("0")
+    assert declined.error == {"code": "declined", "message": "I only do what my goal says"}
+    assert declined.review_status is None and not declined.dead_letter
+
+
+async def test_reputation_does_not_count_what_the_consumer_caused(core: Core) -> None:
+    for goal in ("complete", "fail", "decline"):
+        await core.dispatch("core-judged", goal=goal)
+    canceled = await core.dispatch("core-judged", goal="complete")
+    await core.service.tasks.cancel(core.admin, canceled.id)
+    hurried = await core.dispatch("core-judged", goal="complete", deadline_seconds=0.05)
+    await sleep_past(hurried.deadline_at)
+    await core.store.queue.sweep(3600.0)
+    assert (await core.task(hurried.id)).error["code"] == "deadline_exceeded"  # type: ignore[index]
+    await core.drain()
+
+    reputation = await core.store.catalog.reputation("core-judged")
+    assert reputation["tasks"] == 5
+    assert reputation["completion_rate"] == 0.5, "only the completion and the agent's failure"
+
+
+async def test_an_engine_error_fails_the_task_as_one_at_once(core: Core) -> None:
+    class Broken(Runner):
+        async def run(self, claimed: ClaimedTask, settling: Callable[[], None] = _nothing) -> None:
+            raise RuntimeError("a bug in the engine")
+
+    worker = core.worker()
+    worker.runner = Broken(core.store, worker.runner.agents, core.artifacts)
+    task = await core.dispatch("noop")
+    assert await core.drain(worker) == 1
+    failed = await core.task(task.id)
+    assert failed.status == TaskStatus.FAILED and failed.dead_letter
+    assert failed.error == {
+        "code": "engine_error",
+        "message": "Bureau failed running this task: RuntimeError: a bug in the engine",
+    }
+
+
+def _nothing() -> None:
+    pass

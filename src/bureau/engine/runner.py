@@ -116,6 +116,10 @@ class Runner:
             "code": _code(error),
             "message": str(error) or type(error).__name__,
         }
+        if isinstance(error, Decline):
+            log.info("task %s: %s declined it: %s", task.id, definition.ref, error)
+            await self.queue.decline(task, token, described)
+            return
         log.warning(
             "task %s: attempt %d of %s failed: %s: %s (%s)",
             task.id,
@@ -125,9 +129,6 @@ class Runner:
             described["message"],
             _where(error),
         )
-        if isinstance(error, Decline):
-            await self.queue.decline(task, token, described)
-            return
         if isinstance(error, Fatal):
             await self.queue.fail(task, token, described, dead_letter=False)
             return

@@ -137,13 +137,26 @@ class Worker:
             await self.runner.run(claimed, settling=lambda: self._settling(row.id))
         except asyncio.CancelledError:
             log.info("task %s: run stopped (canceled, timed out or lease lost)", row.id)
-        except Exception:
-            log.exception("task %s: unexpected engine error; the lease will expire", row.id)
+        except Exception as exc:
+            log.exception("task %s: unexpected engine error", row.id)
+            await self._fail_on_engine_error(claimed, exc)
         finally:
             current = self.running.get(row.id)
             if current is not None and current.token == row.lease_token:
                 del self.running[row.id]
             self._wake.set()
+
+    async def _fail_on_engine_error(self, claimed: ClaimedTask, exc: Exception) -> None:
+        """Fail the task with the engine's error: a bug of ours is reported as what it is,
+        not, a lease later, as a lost worker. If even that write fails, the lease expires."""
+        error = {
+            "code": "engine_error",
+            "message": f"Bureau failed running this task: {type(exc).__name__}: {exc}",
+        }
+        try:
+            await self.queue.fail(claimed.task, claimed.task.lease_token, error, dead_letter=True)
+        except Exception:
+            log.exception("task %s: recording the engine error failed too", claimed.task.id)
 
     def _settling(self, task_id: str) -> None:
         run = self.running.get(task_id)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from bureau.errors import NotFound, UsageError
 from bureau.store.codec import dumps, loads, now
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
-from bureau.store.sql.schema import TERMINAL_STATUSES, agent_versions, api_keys, tasks, tenants
+from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
 
 
 def insert_api_key(
@@ -194,7 +194,10 @@ def reputation(conn: Connection, name: str, version: str | None = None) -> Reput
             .limit(500)
         )
     ]
-    finished = sum(counts.get(s, 0) for s in TERMINAL_STATUSES if s != "rejected")
+    # Outcomes the consumer caused are not the agent's: a cancel, a declined task (input or
+    # goal refused at admission) and a deadline the consumer set below the agent's SLA.
+    finished = counts.get("completed", 0) + counts.get("failed", 0)
+    finished -= _missed_consumer_deadlines(conn, name, where)
     reviewed = reviews.get("accepted", 0) + reviews.get("rejected", 0)
     ratings = [
         loads(r.review).get("rating")
@@ -211,6 +214,24 @@ def reputation(conn: Connection, name: str, version: str | None = None) -> Reput
         "latency_p50_seconds": _quantile(durations, 0.5),
         "latency_p95_seconds": _quantile(durations, 0.95),
     }
+
+
+def _missed_consumer_deadlines(conn: Connection, name: str, where: list[Any]) -> int:
+    """Failed tasks whose deadline passed when the consumer had set it below the SLA."""
+    sla = {
+        row.version: loads(row.spec)["sla"]["max_seconds"]
+        for row in conn.execute(
+            select(agent_versions.c.version, agent_versions.c.spec).where(
+                agent_versions.c.name == name
+            )
+        )
+    }
+    missed = conn.execute(
+        select(tasks.c.agent_version, tasks.c.deadline_seconds).where(
+            *where, tasks.c.status == "failed", tasks.c.error.like('%"deadline_exceeded"%')
+        )
+    )
+    return sum(1 for r in missed if r.deadline_seconds < sla.get(r.agent_version, 0))
 
 
 def _quantile(values: list[float], q: float) -> float | None:
