@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bureau.auth.authenticator import CACHE_SECONDS, Authenticator
+from bureau.auth.keys import issue_key
+from bureau.errors import Unauthenticated
 from bureau.notify.redis import RedisNotifier
+from bureau.store.store import Store
 from tests.fleet.conftest import RedisProcess
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
@@ -69,3 +74,49 @@ def test_messages_arrive_in_order_once_and_only_within_one_redis_database(
     redis: RedisProcess,
 ) -> None:
     asyncio.run(_exchange(redis.port))
+
+
+async def _revoke_across_replicas(port: int, tmp_path: Path) -> None:
+    notifiers = [RedisNotifier(f"redis://127.0.0.1:{port}/7") for _ in range(2)]
+    stores = [Store(None, tmp_path / "bureau.db", n) for n in notifiers]
+    try:
+        stores[0].migrate()
+        key = issue_key()
+        assert stores[0].catalog.ensure_default_tenant(
+            key_id=key.key_id, secret_hash=key.secret_hash
+        )
+        tenant = stores[0].catalog.default_tenant_id()
+        extra = issue_key()
+        await stores[0].catalog.add_api_key(
+            tenant, key_id=extra.key_id, name="ci", role="member", secret_hash=extra.secret_hash
+        )
+        replica = Authenticator(stores[1])  # another API replica
+        for notifier in notifiers:
+            await notifier.start()
+        await _until(lambda: all(n.reliable for n in notifiers))
+        assert (await replica.key(extra.plaintext)).key_id == extra.key_id  # now cached
+
+        assert await stores[0].catalog.revoke_key(tenant, extra.key_id)
+        started = time.monotonic()
+        while time.monotonic() - started < CACHE_SECONDS / 2:
+            try:
+                await replica.key(extra.plaintext)
+            except Unauthenticated:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the revoked key still worked on the other replica")
+        assert time.monotonic() - started < 1.0
+        assert (await replica.key(key.plaintext)).key_id == key.key_id, "other keys still work"
+        assert not await stores[0].catalog.revoke_key(tenant, extra.key_id), "revoked already"
+    finally:
+        for store in stores:
+            await store.close()
+        for notifier in notifiers:
+            await notifier.close()
+
+
+def test_a_revoked_key_stops_working_at_once_on_every_replica(
+    redis: RedisProcess, tmp_path: Path
+) -> None:
+    asyncio.run(_revoke_across_replicas(redis.port, tmp_path))

@@ -10,8 +10,8 @@ from bureau.errors import Unauthenticated
 from bureau.store.store import Store
 
 CACHE_SECONDS = 10.0
-"""How long a verified key is trusted without asking the database again (so a revocation
-takes effect within this time on every replica)."""
+"""How long a verified key is trusted without asking the database again. A revocation
+evicts it at once (the `keys` notification); this bounds the window should that be lost."""
 CACHE_ENTRIES = 10_000
 
 
@@ -19,6 +19,13 @@ class Authenticator:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: dict[str, tuple[float, Caller]] = {}
+        store.notifier.subscribe("keys", self._evict)
+
+    def _evict(self, key_id: object) -> None:
+        """Forget the cached callers of a revoked key."""
+        for presented, (_, caller) in list(self._cache.items()):
+            if caller.key_id == key_id:
+                del self._cache[presented]
 
     async def bearer(self, authorization: str | None) -> Caller:
         """The caller of an `Authorization: Bearer <key>` header; raises `Unauthenticated`

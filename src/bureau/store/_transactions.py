@@ -55,3 +55,5 @@ class Transactions:
             self.notifier.publish("cancel", task_id)
         if changes.webhooks:
             self.notifier.publish("webhooks", None)
+        for key_id in changes.revoked_keys:
+            self.notifier.publish("keys", key_id)

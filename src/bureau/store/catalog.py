@@ -35,6 +35,21 @@ class CatalogStore:
         """The unrevoked key with this id (its secret as a hash only), or None."""
         return await self._tx.read(lambda conn: sql.api_key(conn, key_id))
 
+    async def add_api_key(
+        self, tenant_id: str, *, key_id: str, name: str, role: str, secret_hash: str
+    ) -> None:
+        """Store a new key of the tenant (its secret as a hash only)."""
+        await self._tx.write(
+            lambda conn, _: sql.insert_api_key(
+                conn, tenant_id, key_id=key_id, name=name, role=role, secret_hash=secret_hash
+            )
+        )
+
+    async def revoke_key(self, tenant_id: str, key_id: str) -> bool:
+        """Revoke the tenant's key at once on every replica (each drops it from its key
+        cache on the `keys` notification); False when there is no such unrevoked key."""
+        return await self._tx.write(lambda conn, ch: sql.revoke_key(conn, ch, tenant_id, key_id))
+
     async def visible_versions(
         self, tenant_id: str, name: str | None = None
     ) -> list[AgentVersionRecord]:

@@ -8,11 +8,12 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from bureau.errors import NotFound, UsageError
 from bureau.store.codec import dumps, loads, now
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
+from bureau.store.sql.common import Changes
 from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
 
 
@@ -73,6 +74,22 @@ def api_key(conn: Connection, key_id: str) -> ApiKeyRecord | None:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )
+
+
+def revoke_key(conn: Connection, changes: Changes, tenant_id: str, key_id: str) -> bool:
+    """Revoke the tenant's key; False when it has no such unrevoked key."""
+    revoked = conn.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.id == key_id,
+            api_keys.c.tenant_id == tenant_id,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now())
+    ).rowcount
+    if revoked:
+        changes.revoked_keys.add(key_id)
+    return bool(revoked)
 
 
 def default_tenant_id(conn: Connection) -> str:

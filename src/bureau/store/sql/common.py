@@ -44,6 +44,7 @@ class Changes:
     wake_queue: bool = False
     cancel: set[str] = field(default_factory=set)
     webhooks: bool = False
+    revoked_keys: set[str] = field(default_factory=set)
 
 
 class Inserted:
