@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_deadline_seconds: float = Field(7 * 86400.0, gt=0)
 
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    request_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    """How long a request's headers, and then its body, may take to arrive: a connection
+    that has not sent a complete request by then is closed (slow or idle clients)."""
     max_artifact_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     sse_heartbeat_seconds: float = Field(15.0, gt=0, le=15.0)
     long_poll_max_seconds: float = Field(60.0, gt=0)

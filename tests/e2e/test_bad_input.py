@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -248,15 +252,76 @@ def test_responses_are_not_sniffed_and_artifacts_run_no_script(server: ServerPro
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_bodies_too_costly_to_parse_are_refused_before_parsing(server: ServerProcess) -> None:
+def test_large_bodies_are_parsed_off_the_event_loop(server: ServerProcess) -> None:
     """Issue 8.4 and 8.3: a body of 1.2 million keys was parsed on the event loop for
-    seconds; one nested thousands deep broke the parser."""
-    keys = b",".join(b'"k%d": 1' % i for i in range(150_000))
-    many = b'{"agent": "noop", "goal": "x", "metadata": {' + keys + b"}}"
+    seconds, holding /healthz; one nested thousands deep broke the parser."""
+    many = b'{"agent": "noop", "goal": "x", "input": {"x": [' + b",".join([b"0"] * 7_000_000)
+    many += b"]}}"
+    keys = b",".join(b'"k%d": 1' % i for i in range(300_000))
+    wide = b'{"agent": "noop", "goal": "x", "metadata": {' + keys + b"}}"
     deep = b'{"agent": "noop", "goal": "x", "input": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    large = {"agent": "noop", "goal": "x", "metadata": {"note": "x" * 2_000_000}}
     json_type = {"content-type": "application/json"}
-    with server.client() as client:
-        wide = client.post("/v1/tasks", content=many, headers=json_type)
-        nested = client.post("/v1/tasks", content=deep, headers=json_type)
-    assert "object keys" in _problem(wide, 413, "payload_too_large")["detail"]
-    assert "nested too deeply" in _problem(nested, 422, "invalid_request")["detail"]
+    slowest = 0.0
+    with server.client() as client, server.client() as prober:
+        client.get("/healthz")
+        with ThreadPoolExecutor(1) as pool:
+            sent = [
+                pool.submit(client.post, "/v1/tasks", content=body, headers=json_type)
+                for body in (many, wide, deep)
+            ]
+            sent.append(pool.submit(client.post, "/v1/tasks", json=large))
+            while not all(f.done() for f in sent):
+                started = time.perf_counter()
+                assert prober.get("/healthz").status_code == 200
+                slowest = max(slowest, time.perf_counter() - started)
+        responses = [f.result() for f in sent]
+    assert "JSON values" in _problem(responses[0], 413, "payload_too_large")["detail"]
+    assert "JSON values" in _problem(responses[1], 413, "payload_too_large")["detail"]
+    assert "nested too deeply" in _problem(responses[2], 422, "invalid_request")["detail"]
+    assert responses[3].status_code == 202, "a large body of few values is fine"
+    assert slowest < 0.1, f"/healthz took {slowest * 1000:.0f} ms during the large bodies"
+
+
+def _closed_within(conn: socket.socket, seconds: float) -> bytes:
+    """What the server sent before closing the connection, failing if it stays open."""
+    conn.settimeout(seconds)
+    received = b""
+    while chunk := conn.recv(4096):
+        received += chunk
+    return received
+
+
+def test_connections_that_send_no_complete_request_are_closed(tmp_path: Path) -> None:
+    """Issue 8.6: a connection that sent nothing, or a header a byte at a time, was held
+    open for ever."""
+    server = ServerProcess(tmp_path, request_timeout_seconds=1)
+    server.start()
+    try:
+        address = ("127.0.0.1", server.port)
+        with socket.create_connection(address) as idle:
+            started = time.monotonic()
+            assert _closed_within(idle, 5) == b""
+            assert 0.9 < time.monotonic() - started < 3
+        with socket.create_connection(address) as trickle:
+            started = time.monotonic()
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\n":
+                try:
+                    trickle.sendall(bytes([byte]))
+                except OSError:
+                    break  # closed on us: what should happen
+                time.sleep(0.1)
+            assert _closed_within(trickle, 5) == b""
+            assert time.monotonic() - started < 4
+        with socket.create_connection(address) as slow_body:
+            slow_body.sendall(
+                b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n{"
+            )
+            answer = _closed_within(slow_body, 5)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer
+        with server.client() as client:
+            assert client.get("/healthz").status_code == 200, "complete requests still work"
+    finally:
+        server.stop()
+    server.assert_clean_log()

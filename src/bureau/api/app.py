@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bureau import __version__
 from bureau.api import errors, openapi
+from bureau.api.bodies import Parser
 from bureau.api.routes import agents, events, health, tasks
 from bureau.node import Node
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, whether or not they are chunked:
-    the body is read here (the routes read all of it anyway) and replayed to the app, so
-    an oversized chunked body is refused before any parser sees it."""
+    """Refuse request bodies over `limit` bytes with 413, whether or not they are chunked,
+    and bodies that take over `seconds` to arrive with 408: the body is read here (the
+    routes read all of it anyway) and replayed to the app, so an oversized chunked body is
+    refused before any parser sees it."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, seconds: float) -> None:
         self.app = app
         self.limit = limit
+        self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,21 +35,18 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await _respond(send, self._too_large())
             return
-        messages: list[Message] = []
-        seen = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break  # the client went away; the app hears it in order
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.seconds):
+                messages = await self._read(receive)
+        except TimeoutError:
+            detail = f"the request body did not arrive within {self.seconds:g} seconds"
+            await _respond(send, errors.problem(408, "request_timeout", "Request timeout", detail))
+            return
+        if messages is None:
+            await _respond(send, self._too_large())
+            return
         buffered = iter(messages)
 
         async def replay() -> Message:
@@ -52,15 +54,31 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _detail(self) -> str:
-        return (
+    def _too_large(self) -> Response:
+        detail = (
             f"the request body is larger than {self.limit} bytes; send less "
             "(the limit is BUREAU_MAX_BODY_BYTES)"
         )
+        return errors.problem(413, "payload_too_large", "Payload too large", detail)
 
-    async def _refuse(self, send: Send) -> None:
-        response = errors.problem(413, "payload_too_large", "Payload too large", self._detail())
-        await response({"type": "http"}, _empty_receive, send)
+    async def _read(self, receive: Receive) -> list[Message] | None:
+        """The request's messages up to the end of its body; None past the limit."""
+        messages: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages  # the client went away; the app hears it in order
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+async def _respond(send: Send, response: Response) -> None:
+    await response({"type": "http"}, _empty_receive, send)
 
 
 class NoSniff:
@@ -102,6 +120,7 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
         try:
             yield
         finally:
+            app.state.parser.close()
             await node.stop()
 
     app = FastAPIOffline(  # /docs and /redoc with their assets served locally, no CDN
@@ -114,10 +133,14 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.node = node
+    app.state.parser = Parser()
     errors.install(app)
     openapi.install(app, long_poll_max_seconds=node.settings.long_poll_max_seconds)
     for module in (health, agents, tasks, events) if node.roles.api else (health,):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, limit=node.settings.max_body_bytes)
+    settings = node.settings
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, seconds=settings.request_timeout_seconds
+    )
     app.add_middleware(NoSniff)  # added last: outermost, so the 413 above gets it too
     return app

@@ -1,16 +1,21 @@
-"""How JSON request bodies are read: the standard parser, behind two cheap checks.
+"""How JSON request bodies are read: off the event loop when they are large.
 
-FastAPI parses a JSON body with `request.json()` before any validation runs. A body made of
-a million keys takes seconds to parse, on the event loop, and one nested a thousand levels
-deep exhausts the parser's recursion; both are refused here, before or instead of a parse
-that would stall every other request. The field bounds (depth, values, keys of `metadata`)
-are checked afterwards by the request models (`service/requests.py`).
+FastAPI parses a JSON body with `request.json()` before any validation runs, on the event
+loop. A small body parses in well under a millisecond; a large one made of many small values
+takes as long as a second (16 MiB of them), and the parser holds the GIL, so a thread would
+stall the loop just the same. Bodies above `INLINE_BYTES` are therefore parsed in a child
+process, which also refuses more than `MAX_VALUES` values in all. A body nested too deeply
+for the parser is a 422. The field bounds (depth, values, keys of `metadata`) are checked
+afterwards by the request models (`service/requests.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import multiprocessing
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -18,20 +23,43 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-MAX_KEYS = 100_000
-"""Object keys one body may hold (counted as `":` before parsing: a few ms for 16 MiB)."""
+from bureau.api._parsing import MAX_VALUES, TooManyValues, parse
+
+INLINE_BYTES = 64 * 1024
+"""Bodies up to this size are parsed on the loop: at most a few milliseconds."""
+
+
+class Parser:
+    """The child process that parses large bodies: started on the first one, one per app
+    (`app.state.parser`; bodies that large are rare: they wait their turn rather than
+    multiply processes)."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def parse(self, body: bytes) -> Any:
+        if len(body) <= INLINE_BYTES:
+            return json.loads(body)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, parse, body)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 class JsonBodyRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            if body.count(b'":') > MAX_KEYS:
-                raise HTTPException(
-                    413, f"the body has more than {MAX_KEYS} object keys; send less"
-                )
             try:
-                self._json = json.loads(body)
+                self._json = await self.app.state.parser.parse(await self.body())
+            except TooManyValues:
+                raise HTTPException(
+                    413,
+                    f"the body holds more than {MAX_VALUES} JSON values; send large data as a file",
+                ) from None
             except RecursionError:
                 raise HTTPException(
                     422, "the body is nested too deeply; fields allow at most 32 levels"

@@ -196,6 +196,7 @@ async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -
     import uvicorn
 
     from bureau.api.app import create_app
+    from bureau.api.connections import closing_idle
     from bureau.node import Node
 
     listening = _listen(settings.host, settings.port)
@@ -207,6 +208,7 @@ async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -
             log_level=settings.log_level,
             access_log=False,
             timeout_graceful_shutdown=5,
+            http=closing_idle(settings.request_timeout_seconds),
         )
         try:
             await _server(config, node).serve(sockets=[listening])
