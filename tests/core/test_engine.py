@@ -8,7 +8,11 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
+from bureau.auth.caller import Role
 from bureau.engine.runner import Runner
+from bureau.errors import NotFound
 from bureau.service import HEARTBEAT
 from bureau.service.requests import MessageCreate
 from bureau.states import TaskStatus
@@ -109,6 +113,7 @@ async def test_a_crashing_run_is_retried_after_its_backoff_without_redoing_steps
     assert retry["data"]["error"] == {
         "code": "agent_error",
         "message": "transient failure on attempt 1",
+        "type": "ConnectionError",
     }
 
     await sleep_past(queued.available_at)
@@ -129,6 +134,7 @@ async def test_a_task_out_of_attempts_is_dead_lettered(core: Core) -> None:
     assert failed.error == {
         "code": "agent_error",
         "message": "this agent always fails",
+        "type": "RuntimeError",
         "attempts": 2,
     }
     assert await core.drain() == 0
@@ -240,3 +246,22 @@ async def test_an_engine_error_fails_the_task_as_one_at_once(core: Core) -> None
 
 def _nothing() -> None:
     pass
+
+
+async def test_the_publisher_sees_the_traceback_a_consumer_does_not(core: Core) -> None:
+    task = await core.dispatch("core-judged", goal="fail")
+    assert await core.drain() == 1
+    failed = await core.service.tasks.get(core.admin, task.id)
+    assert failed.task.error == {
+        "code": "fatal",
+        "message": "the agent's own failure",
+    }, "the consumer's view holds no traceback"
+
+    (failure,) = await core.service.catalog.failures(core.admin, "core-judged", 20)
+    assert failure["task_id"] == task.id and failure["error"] == failed.task.error
+    assert 'tests/core/agents.py", line' in failure["traceback"]
+    assert 'raise Fatal("the agent\'s own failure")' in failure["traceback"]
+
+    another_tenant = core.caller(Role.MEMBER, tenant_id="someone-else")
+    with pytest.raises(NotFound, match="publishes no agent 'core-judged'"):
+        await core.service.catalog.failures(another_tenant, "core-judged", 20)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,41 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
         refused = _bureau(role, tmp_path, database)
         assert refused.returncode == 2, (role, refused.stderr)
         assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
+
+
+V1 = [  # what version 2 changed, undone
+    "ALTER TABLE tasks DROP COLUMN trace",
+    "ALTER TABLE webhook_deliveries DROP COLUMN seq",
+    "ALTER TABLE webhook_deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT ''",
+    "INSERT INTO webhook_deliveries (id, tenant_id, task_id, url, event_type, payload, status,"
+    " attempts, created_at) VALUES ('wh_1', 't', 'task_1', 'https://example.com/', "
+    """'task.completed', '{"type": "task.completed", "data": {"seq": 7, "task": {}}}', """
+    "'delivered', 1, 0)",
+    "UPDATE schema_info SET version = 1",
+]
+
+
+def _execute(data_dir: Path, settings: dict[str, str], statements: list[str]) -> list[Any]:
+    """Run SQL behind Bureau's back; the rows of the last statement."""
+    if "database_url" not in settings:
+        with sqlite3.connect(data_dir / "bureau.db") as conn:
+            return [conn.execute(s) for s in statements][-1].fetchall()
+    import psycopg
+
+    with psycopg.connect(settings["database_url"], autocommit=True) as conn:
+        cursors = [conn.execute(s) for s in statements]
+        return cursors[-1].fetchall() if cursors[-1].description else []
+
+
+def test_a_version_1_database_is_upgraded_with_its_data(
+    database: dict[str, str], tmp_path: Path
+) -> None:
+    assert _bureau("migrate", tmp_path, database).returncode == 0
+    _execute(tmp_path, database, V1)
+
+    upgraded = _bureau("migrate", tmp_path, database)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"schema at version {migrations.LATEST} (was 1)" in upgraded.stdout
+    rows = _execute(tmp_path, database, ["SELECT id, seq FROM webhook_deliveries"])
+    assert [tuple(r) for r in rows] == [("wh_1", 7)], "the delivery refers to its event"
+    assert _execute(tmp_path, database, ["SELECT trace FROM tasks"]) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -41,7 +42,12 @@ class Parser:
         if len(body) <= INLINE_BYTES:
             return json.loads(body)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,  # below the server: a parse never takes its CPU
+                initargs=(10,),
+            )
         return await asyncio.get_running_loop().run_in_executor(self._pool, parse, body)
 
     def close(self) -> None:

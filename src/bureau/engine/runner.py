@@ -27,6 +27,7 @@ from bureau.store.store import Store
 
 log = logging.getLogger("bureau.runner")
 
+MAX_TRACE = 16_000
 AgentRegistry = Mapping[tuple[str, str], AgentDefinition]
 
 
@@ -120,6 +121,9 @@ class Runner:
             log.info("task %s: %s declined it: %s", task.id, definition.ref, error)
             await self.queue.decline(task, token, described)
             return
+        if _code(error) == "agent_error":
+            described["type"] = type(error).__name__  # what the agent's code raised
+        trace = _trace(error)
         log.warning(
             "task %s: attempt %d of %s failed: %s: %s (%s)",
             task.id,
@@ -130,16 +134,16 @@ class Runner:
             _where(error),
         )
         if isinstance(error, Fatal):
-            await self.queue.fail(task, token, described, dead_letter=False)
+            await self.queue.fail(task, token, described, dead_letter=False, trace=trace)
             return
         if task.attempt >= task.max_attempts:
             described["attempts"] = task.attempt
-            await self.queue.fail(task, token, described, dead_letter=True)
+            await self.queue.fail(task, token, described, dead_letter=True, trace=trace)
             return
         after = error.after if isinstance(error, Retry) else None
         delay = after if after is not None else retry_delay(definition.retry, task.attempt)
         await self.queue.retry_later(
-            task.id, token, delay=delay, error=described, attempt=task.attempt + 1
+            task.id, token, delay=delay, error=described, attempt=task.attempt + 1, trace=trace
         )
 
 
@@ -150,6 +154,12 @@ def _where(error: BaseException) -> str:
         return "no traceback"
     last = frames[-1]
     return f"raised at {last.filename}:{last.lineno} in {last.name}"
+
+
+def _trace(error: BaseException) -> str:
+    """The traceback its publisher sees (the last `MAX_TRACE` characters: the agent's own
+    frames are last)."""
+    return "".join(traceback.format_exception(error))[-MAX_TRACE:]
 
 
 def _code(error: BaseException) -> str:

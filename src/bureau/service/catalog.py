@@ -6,7 +6,7 @@ from bureau.auth.caller import Caller
 from bureau.errors import NotFound
 from bureau.store.records import AgentVersionRecord
 from bureau.store.store import Store
-from bureau.store.views import Agent, AgentSummary, agent_summary, agent_view
+from bureau.store.views import Agent, AgentFailure, AgentSummary, agent_summary, agent_view
 
 
 class CatalogService:
@@ -30,6 +30,11 @@ class CatalogService:
                 continue
             found.append(agent_summary(name, versions, await self._catalog.reputation(name)))
         return found
+
+    async def failures(self, caller: Caller, name: str, limit: int) -> list[AgentFailure]:
+        """The latest failed attempts of one of the caller's tenant's own agents, with the
+        traceback of each (only its publisher sees them); raises `NotFound`."""
+        return await self._catalog.failures(caller.tenant_id, name, limit)
 
     async def agent(self, caller: Caller, name: str) -> Agent:
         """One agent with all its versions; raises `NotFound`."""

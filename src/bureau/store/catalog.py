@@ -9,6 +9,7 @@ from typing import Any
 from bureau.store._transactions import Transactions
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
 from bureau.store.sql import catalog as sql
+from bureau.store.views import AgentFailure
 
 CATALOG_TTL = 2.0
 """Seconds a resolved agent version is cached (the catalog changes when workers publish,
@@ -69,6 +70,11 @@ class CatalogStore:
             self._versions.clear()
         self._versions[key] = (time.monotonic() + CATALOG_TTL, found)
         return found
+
+    async def failures(self, tenant_id: str, name: str, limit: int) -> list[AgentFailure]:
+        """The latest failed attempts of the tenant's own agent `name`, newest first, with
+        tracebacks; raises `NotFound` when the tenant publishes no such agent."""
+        return await self._tx.read(lambda conn: sql.failures(conn, tenant_id, name, limit))
 
     async def reputation(self, name: str, version: str | None = None) -> Reputation:
         """Completion and acceptance rates, rating and latency from the agent's real runs."""

@@ -1,26 +1,43 @@
 """Schema migrations, for SQLite and PostgreSQL alike.
 
 `MIGRATIONS[n]` takes the schema from version n to n + 1; the version is kept in
-`schema_info`. `bureau migrate` applies what is missing; `bureau serve` (embedded) does so by
-itself; the fleet roles (`bureau api`, `bureau worker`) refuse to run against a database at
-another version and say what to run.
+`schema_info`. An empty database gets the latest schema at once (`_initial` creates the
+tables as `schema.py` defines them now), so later steps only ever upgrade older ones.
+`bureau migrate` applies what is missing; `bureau serve` (embedded) does so by itself; the
+fleet roles (`bureau api`, `bureau worker`) refuse to run against a database at another
+version and say what to run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy import Connection, inspect, select, text, update
 
 from bureau.errors import SchemaVersionMismatch
-from bureau.store.sql.schema import metadata, schema_info
+from bureau.store.codec import loads
+from bureau.store.sql.schema import metadata, schema_info, webhook_deliveries
 
 
 def _initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_initial]
+def _traces_and_delivery_references(conn: Connection) -> None:
+    """Version 2: `tasks.trace` (a failed attempt's traceback, for the agent's publisher);
+    a webhook delivery refers to its event by `seq` instead of holding a copy of the task."""
+    conn.execute(text("ALTER TABLE tasks ADD COLUMN trace TEXT"))
+    conn.execute(text("ALTER TABLE webhook_deliveries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0"))
+    for delivery_id, payload in conn.execute(text("SELECT id, payload FROM webhook_deliveries")):
+        conn.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id == delivery_id)
+            .values(seq=loads(payload)["data"]["seq"])
+        )
+    conn.execute(text("ALTER TABLE webhook_deliveries DROP COLUMN payload"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_initial, _traces_and_delivery_references]
 LATEST = len(MIGRATIONS)
 
 
@@ -40,7 +57,7 @@ def migrate(conn: Connection) -> tuple[int, int]:
             f"the database is at schema version {found}, newer than this Bureau ({LATEST}); "
             "upgrade Bureau"
         )
-    for step in MIGRATIONS[found:]:
+    for step in MIGRATIONS[found:] if found else [_initial]:
         step(conn)
     if found == 0:
         conn.execute(schema_info.insert().values(id=1, version=LATEST))

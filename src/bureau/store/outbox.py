@@ -43,6 +43,10 @@ class WebhookOutbox:
             )
         )
 
+    async def body(self, delivery: WebhookDelivery) -> bytes:
+        """What `delivery` posts now (see `sql.outbox.delivery_body`)."""
+        return await self._tx.read(lambda conn: sql.delivery_body(conn, delivery))
+
     async def deliveries(self, tenant_id: str, task_id: str) -> list[WebhookDelivery]:
         """Every delivery for the task with its attempts, oldest first; raises `NotFound`."""
         return await self._tx.read(lambda conn: sql.deliveries_of(conn, tenant_id, task_id))

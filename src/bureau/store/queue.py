@@ -259,15 +259,24 @@ class QueueStore:
         )
 
     async def fail(
-        self, task: TaskRecord, token: int, error: dict[str, Any], *, dead_letter: bool
+        self,
+        task: TaskRecord,
+        token: int,
+        error: dict[str, Any],
+        *,
+        dead_letter: bool,
+        trace: str | None = None,
     ) -> bool:
         """Settle the run as `failed` (in the dead-letter list when `dead_letter`), release
         its hold, tell a parent. Fenced, bumps the token; False when the lease was lost.
+        `trace`, the agent's traceback, is kept for its publisher (not in the event).
 
         Appends: `status` `failed` with the error.
         """
         return await self._tx.write(
-            lambda conn, ch: sql.fail(conn, ch, task, token, error, dead_letter=dead_letter)
+            lambda conn, ch: sql.fail(
+                conn, ch, task, token, error, dead_letter=dead_letter, trace=trace
+            )
         )
 
     async def decline(self, task: TaskRecord, token: int, error: dict[str, Any]) -> bool:
@@ -283,7 +292,14 @@ class QueueStore:
         )
 
     async def retry_later(
-        self, task_id: str, token: int, *, delay: float, error: dict[str, Any], attempt: int
+        self,
+        task_id: str,
+        token: int,
+        *,
+        delay: float,
+        error: dict[str, Any],
+        attempt: int,
+        trace: str | None = None,
     ) -> None:
         """Hand the task back for attempt number `attempt` in `delay` seconds. Fenced (a lost
         lease changes nothing), bumps the token.
@@ -292,7 +308,7 @@ class QueueStore:
         """
         await self._tx.write(
             lambda conn, ch: sql.retry_later(
-                conn, ch, task_id, token, delay=delay, error=error, attempt=attempt
+                conn, ch, task_id, token, delay=delay, error=error, attempt=attempt, trace=trace
             )
         )
 

@@ -300,7 +300,7 @@ class WebhookDelivery:
     task_id: str
     url: str
     event_type: str
-    payload: str
+    seq: int
     status: DeliveryStatus
     attempts: int
     next_attempt_at: float | None
@@ -318,7 +318,7 @@ class WebhookDelivery:
             task_id=row["task_id"],
             url=row["url"],
             event_type=row["event_type"],
-            payload=row["payload"],
+            seq=row["seq"],
             status=DeliveryStatus(row["status"]),
             attempts=row["attempts"],
             next_attempt_at=row["next_attempt_at"],

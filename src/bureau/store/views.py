@@ -14,7 +14,7 @@ from urllib.parse import quote
 from typing_extensions import TypedDict
 
 from bureau.states import DeliveryStatus, ReviewStatus, TaskStatus
-from bureau.store.codec import iso, loads
+from bureau.store.codec import iso
 from bureau.store.records import (
     AgentVersionRecord,
     ArtifactRecord,
@@ -164,6 +164,24 @@ class AgentSummary(_AgentTerms):
     versions: list[str]
 
 
+class AgentFailure(TypedDict):
+    """A failed attempt of one of the caller's own agents, for its publisher to debug."""
+
+    task_id: str
+    agent_version: str
+    status: str
+    """`failed`, or the task's status now if the attempt was retried."""
+    attempt: int
+    error: Any
+    """The error as the consumer sees it: code, message, exception type."""
+    traceback: str
+    at: str
+
+
+class AgentFailureList(TypedDict):
+    failures: list[AgentFailure]
+
+
 class Agent(_AgentTerms):
     """One agent with every version it has published."""
 
@@ -190,7 +208,8 @@ class WebhookDeliveryView(TypedDict):
     attempts: list[DeliveryAttemptView]
     next_attempt_at: str | None
     delivered_at: str | None
-    payload: Any
+    seq: int
+    """The event this delivery announces (`GET /v1/tasks/{id}/events?after=seq-1`)."""
 
 
 class WebhookDeliveryList(TypedDict):
@@ -312,5 +331,5 @@ def delivery_view(delivery: WebhookDelivery) -> WebhookDeliveryView:
             iso(delivery.next_attempt_at) if delivery.status == DeliveryStatus.PENDING else None
         ),
         "delivered_at": iso(delivery.delivered_at),
-        "payload": loads(delivery.payload),
+        "seq": delivery.seq,
     }

@@ -104,7 +104,7 @@ class WebhookSender:
     async def _deliver(self, delivery: WebhookDelivery) -> bool:
         """Post one attempt and record it; False when the receiver failed it."""
         assert self._client is not None
-        body = delivery.payload.encode()
+        body = await self.outbox.body(delivery)
         secret = await self.outbox.signing_secret(delivery.tenant_id)
         started = time.perf_counter()
         status_code: int | None = None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from bureau.api.deps import CallerDep, ServiceDep
 from bureau.api.problems import AUTHENTICATED, problems
 from bureau.api.responses import OrjsonResponse
-from bureau.store.views import Agent, AgentList
+from bureau.store.views import Agent, AgentFailureList, AgentList
 
 router = APIRouter(prefix="/v1", tags=["agents"], responses=problems(*AUTHENTICATED))
 
@@ -33,3 +33,15 @@ async def list_agents(
 async def get_agent(name: str, caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
     """One agent with every version it published."""
     return OrjsonResponse(await service.catalog.agent(caller, name))
+
+
+@router.get("/agents/{name}/failures", response_model=AgentFailureList, responses=problems(404))
+async def agent_failures(
+    name: str,
+    caller: CallerDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> OrjsonResponse:
+    """The latest failed attempts of an agent the caller's tenant publishes, newest first,
+    each with its error and traceback (a consumer sees the error only)."""
+    return OrjsonResponse({"failures": await service.catalog.failures(caller, name, limit)})

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from bureau.errors import NotFound, UsageError
-from bureau.store.codec import dumps, loads, now
+from bureau.store.codec import dumps, iso, loads, now
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
 from bureau.store.sql.common import Changes
 from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
+from bureau.store.views import AgentFailure
 
 
 def insert_api_key(
@@ -181,6 +182,42 @@ def resolve_version(conn: Connection, tenant_id: str, ref: str) -> AgentVersionR
     if not active:
         raise NotFound(f"agent {name!r} has no active version", field="agent")
     return active[-1]
+
+
+def failures(conn: Connection, tenant_id: str, name: str, limit: int) -> list[AgentFailure]:
+    """The latest failed attempts of the tenant's own agent, across every consumer: the
+    error and traceback only (a consumer's goal and input stay the consumer's)."""
+    own = select(agent_versions.c.version).where(
+        agent_versions.c.name == name, agent_versions.c.tenant_id == tenant_id
+    )
+    if conn.execute(own.limit(1)).first() is None:
+        raise NotFound(f"this tenant publishes no agent {name!r}", field="name")
+    rows = conn.execute(
+        select(
+            tasks.c.id,
+            tasks.c.agent_version,
+            tasks.c.status,
+            tasks.c.attempt,
+            tasks.c.error,
+            tasks.c.trace,
+            tasks.c.updated_at,
+        )
+        .where(tasks.c.agent == name, tasks.c.agent_version.in_(own), tasks.c.trace.is_not(None))
+        .order_by(tasks.c.updated_at.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "task_id": r.id,
+            "agent_version": r.agent_version,
+            "status": r.status,
+            "attempt": r.attempt,
+            "error": loads(r.error),
+            "traceback": r.trace,
+            "at": iso(r.updated_at) or "",
+        }
+        for r in rows
+    ]
 
 
 def reputation(conn: Connection, name: str, version: str | None = None) -> Reputation:

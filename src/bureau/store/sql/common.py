@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from bureau.store.codec import dumps, iso, now
 from bureau.store.ids import new_id
-from bureau.store.records import ArtifactRecord, TaskRecord
+from bureau.store.records import ArtifactRecord
 from bureau.store.sql.schema import (
     TERMINAL_STATUSES,
     artifacts,
@@ -30,7 +30,6 @@ from bureau.store.sql.schema import (
     tasks,
     webhook_deliveries,
 )
-from bureau.store.views import task_view
 
 EventSpec = tuple[str, Any]
 WEBHOOK_EVENT_TYPES = frozenset({"status", "deliverable", "question", "review"})
@@ -293,28 +292,27 @@ def append_events_of(
                 {"seq": record["seq"], "type": record["type"], "at": iso(at), "data": data}
             )
         if row.webhook_url:
-            if "status" not in row._mapping:  # a narrow row: the payload shows the whole task
-                row = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
-            _queue_webhooks(
-                conn, changes, row, [r for r in records if r["type"] in WEBHOOK_EVENT_TYPES]
-            )
+            announced = [
+                (record, data)
+                for record, (kind, data) in zip(records, new_events, strict=True)
+                if kind in WEBHOOK_EVENT_TYPES
+            ]
+            _queue_webhooks(conn, changes, row, announced)
 
 
 def _queue_webhooks(
-    conn: Connection, changes: Changes, row: TaskRow, records: list[dict[str, Any]]
+    conn: Connection,
+    changes: Changes,
+    row: TaskRow,
+    announced: list[tuple[dict[str, Any], Any]],
 ) -> None:
-    if not records:
+    """A delivery per event, referring to it by `seq`: the body is built when it is sent."""
+    if not announced:
         return
-    task = task_view(TaskRecord.from_row(row._mapping), artifacts_of(conn, row.id))
     deliveries = []
-    for record in records:
+    for record, data in announced:
         kind = record["type"]
-        event_type = f"task.{task['status']}" if kind == "status" else f"task.{kind}"
-        payload = {
-            "type": event_type,
-            "timestamp": iso(record["at"]),
-            "data": {"seq": record["seq"], "task": task},
-        }
+        event_type = f"task.{data['status']}" if kind == "status" else f"task.{kind}"
         deliveries.append(
             {
                 "id": new_id("wh_"),
@@ -322,7 +320,7 @@ def _queue_webhooks(
                 "task_id": row.id,
                 "url": row.webhook_url,
                 "event_type": event_type,
-                "payload": dumps(payload),
+                "seq": record["seq"],
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": record["at"],

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from bureau.store.codec import now
-from bureau.store.records import DeliveryAttempt, WebhookDelivery
-from bureau.store.sql.schema import tenants, webhook_attempts, webhook_deliveries
+from bureau.store.codec import iso, now
+from bureau.store.records import DeliveryAttempt, TaskRecord, WebhookDelivery
+from bureau.store.sql.common import artifacts_of
+from bureau.store.sql.schema import events, tenants, webhook_attempts, webhook_deliveries
 from bureau.store.sql.tasks import get_task
+from bureau.store.views import task_view
 
 BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 """Seconds before the next attempt, by attempts made so far (the last repeats)."""
@@ -132,6 +135,22 @@ def deliveries_of(conn: Connection, tenant_id: str, task_id: str) -> list[Webhoo
             DeliveryAttempt(a.attempt, a.at, a.status_code, a.error, a.duration_ms)
         )
     return [WebhookDelivery.from_row(d._mapping, history.get(d.id, [])) for d in deliveries]
+
+
+def delivery_body(conn: Connection, delivery: WebhookDelivery) -> bytes:
+    """What a delivery posts: its event's type, time and `seq`, and the task as it is now."""
+    record = TaskRecord.from_row(get_task(conn, delivery.tenant_id, delivery.task_id)._mapping)
+    at = conn.execute(
+        select(events.c.at).where(
+            events.c.task_id == delivery.task_id, events.c.seq == delivery.seq
+        )
+    ).scalar_one()
+    payload = {
+        "type": delivery.event_type,
+        "timestamp": iso(at),
+        "data": {"seq": delivery.seq, "task": task_view(record, artifacts_of(conn, record.id))},
+    }
+    return orjson.dumps(payload)
 
 
 def webhook_secret(conn: Connection, tenant_id: str) -> str:

@@ -352,8 +352,18 @@ def fail(
     *,
     dead_letter: bool,
     status: str = TaskStatus.FAILED,
+    trace: str | None = None,
 ) -> bool:
-    return finish(conn, changes, row, status, error=error, fence=token, dead_letter=dead_letter)
+    return finish(
+        conn,
+        changes,
+        row,
+        status,
+        error=error,
+        fence=token,
+        dead_letter=dead_letter,
+        trace=trace,
+    )
 
 
 def retry_later(
@@ -365,6 +375,7 @@ def retry_later(
     delay: float,
     error: dict[str, Any],
     attempt: int,
+    trace: str | None = None,
 ) -> Row[Any] | None:
     """Release the task for another attempt after `delay` seconds."""
     row = touch_task(
@@ -382,6 +393,7 @@ def retry_later(
         lease_expires_at=None,
         wake_pending=False,
         error=dumps(error),
+        trace=trace,
     )
     changes.wake_queue = True
     return row

@@ -97,6 +97,7 @@ tasks = Table(
     Column("question_position", Integer),
     Column("deliverable", Text),
     Column("error", Text),
+    Column("trace", Text),  # the last failed attempt's traceback: its publisher sees it
     Column("usage", Text, nullable=False),
     Column("cost", String(40), nullable=False),
     Column("price", String(40), nullable=False),
@@ -209,7 +210,7 @@ webhook_deliveries = Table(
     Column("task_id", String(40), nullable=False, index=True),
     Column("url", Text, nullable=False),
     Column("event_type", String(40), nullable=False),
-    Column("payload", Text, nullable=False),
+    Column("seq", Integer, nullable=False),  # the event announced; the body is built to send
     Column("status", String(10), nullable=False),  # pending | delivered | failed | refused
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Float),
