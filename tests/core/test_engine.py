@@ -4,6 +4,7 @@ and none runs, then returns how many runs there were."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -248,9 +249,15 @@ def _nothing() -> None:
     pass
 
 
-async def test_the_publisher_sees_the_traceback_a_consumer_does_not(core: Core) -> None:
+async def test_the_publisher_sees_the_traceback_a_consumer_does_not(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
     task = await core.dispatch("core-judged", goal="fail")
-    assert await core.drain() == 1
+    with caplog.at_level(logging.WARNING, logger="bureau.runner"):
+        assert await core.drain() == 1
+    (logged,) = [r.getMessage() for r in caplog.records if task.id in r.getMessage()]
+    assert "attempt 1 of core-judged@1.0.0 failed: Fatal" in logged
+    assert 'tests/core/agents.py", line' in logged, "the server log has the traceback"
     failed = await core.service.tasks.get(core.admin, task.id)
     assert failed.task.error == {
         "code": "fatal",

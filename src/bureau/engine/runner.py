@@ -125,13 +125,13 @@ class Runner:
             described["type"] = type(error).__name__  # what the agent's code raised
         trace = _trace(error)
         log.warning(
-            "task %s: attempt %d of %s failed: %s: %s (%s)",
+            "task %s: attempt %d of %s failed: %s: %s\n%s",
             task.id,
             task.attempt,
             definition.ref,
             type(error).__name__,
             described["message"],
-            _where(error),
+            trace.rstrip(),
         )
         if isinstance(error, Fatal):
             await self.queue.fail(task, token, described, dead_letter=False, trace=trace)
@@ -145,15 +145,6 @@ class Runner:
         await self.queue.retry_later(
             task.id, token, delay=delay, error=described, attempt=task.attempt + 1, trace=trace
         )
-
-
-def _where(error: BaseException) -> str:
-    """The file, line and function the exception was raised in (the agent's code, mostly)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return "no traceback"
-    last = frames[-1]
-    return f"raised at {last.filename}:{last.lineno} in {last.name}"
 
 
 def _trace(error: BaseException) -> str:
