@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from bureau.agents._csv_goal import number
+from bureau.agents._csv_format import number, percent
 
 
 def summarize(source: str, loaded: dict[str, Any], found: dict[str, Any]) -> str:
@@ -13,11 +13,14 @@ def summarize(source: str, loaded: dict[str, Any], found: dict[str, Any]) -> str
     kinds = Counter(c["kind"] for c in loaded["columns"])
     listing = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
     text = f"{source}: {loaded['rows']} rows x {len(loaded['columns'])} columns ({listing})."
-    count = len(found["anomalies"])
+    count = len(found["flagged"])
     text += f" {count} outlier{'s' if count != 1 else ''} found."
     if found["correlations"]:
         top = found["correlations"][0]
-        text += f" Strongest correlation: {top['a']} ~ {top['b']} (r = {top['r']:.2f})."
+        text += f" Strongest correlation: {top['a']} ~ {top['b']} (r = {top['r']:.2f}"
+        if top["n"] != top["n_with_outliers"] and top["r_with_outliers"] is not None:
+            text += f" without outliers, {top['r_with_outliers']:.2f} with them"
+        text += ")."
     return text
 
 
@@ -52,6 +55,16 @@ def _column_table(profiles: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _correlation_line(pair: dict[str, Any]) -> str:
+    line = f"- {pair['a']} ~ {pair['b']}: r = {pair['r']:.2f} ({pair['strength']}, n = {pair['n']})"
+    if pair["n"] != pair["n_with_outliers"] and pair["r_with_outliers"] is not None:
+        line += (
+            f"; with the {pair['n_with_outliers'] - pair['n']} outlier row(s): "
+            f"r = {pair['r_with_outliers']:.2f}"
+        )
+    return line
+
+
 def write_report(
     *,
     source: str,
@@ -82,7 +95,8 @@ def write_report(
     lines += ["## Outliers", ""]
     if found["anomalies"]:
         lines += [
-            "Rows count data rows from 1 (the header is not counted).",
+            "Rows count data rows from 1 (the header is not counted). The answer leaves these "
+            "rows out of its figures and says what they would be with them.",
             "",
             "| column | row | value | median | score | method | context |",
             "|---|---:|---:|---:|---:|---|---|",
@@ -102,21 +116,30 @@ def write_report(
     else:
         lines.append("None found.")
     lines += ["", "## Correlations", ""]
-    lines += [
-        f"- {p['a']} ~ {p['b']}: r = {p['r']:.2f} ({p['strength']}, n = {p['n']})"
-        for p in found["correlations"]
-    ] or ["Fewer than two numeric columns to compare."]
+    lines += [_correlation_line(p) for p in found["correlations"]] or [
+        "Fewer than two numeric columns to compare."
+    ]
     if answer["growth"]:
+        first = answer["growth"][0]
         lines += [
             "",
             "## Growth by group",
+            "",
+            f"Every group is compared over the same window, {first['from']} to {first['to']}"
+            + (", without the flagged outliers." if answer["excluded"] else "."),
             "",
             "| group | from | to | first | last | growth |",
             "|---|---|---|---:|---:|---:|",
         ]
         for g in answer["growth"]:
-            pct = "n/a" if g["growth_pct"] is None else f"{g['growth_pct']:+.1f}%"
-            cells = [g["group"], g["from"], g["to"], g["first"], g["last"], pct]
+            cells = [
+                g["group"],
+                g["from"],
+                g["to"],
+                g["first"],
+                g["last"],
+                percent(g["growth_pct"]),
+            ]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines += ["", "## Charts", ""]
     lines += [f"![{name}]({name})" for name in charts] or ["No chart could be drawn."]

@@ -1,7 +1,8 @@
-"""Statistics over a parsed `Table`: column profiles, outliers, correlations, groups, growth.
+"""Statistics over a parsed `Table`: column profiles, outliers, correlations, histograms.
 
-Every function returns compact JSON-able values (floats rounded to 6 significant digits) so
-the analyst can journal them as step results.
+Every function returns JSON-able values the analyst can journal as step results; floats
+are trimmed to 12 significant digits, which drops binary noise (0.1 + 0.2) and keeps every
+digit a CSV figure has. Rounding for readers happens in the words (`_csv_format`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ IQR_FENCE = 3.0  # "far out" fences when the MAD is zero
 
 
 def rounded(value: float) -> float:
-    """`value` to 6 significant digits (keeps journals and reports short)."""
-    return float(f"{value:.6g}")
+    """`value` to 12 significant digits: float noise gone, the data's own digits kept."""
+    return float(f"{value:.12g}")
 
 
 def is_identifier(column: Column) -> bool:
@@ -94,7 +95,9 @@ class _Scale:
         return iqr > 0 and not low <= value <= high, score, "IQR fence"
 
 
-def anomalies(table: Table, limit: int = 20, group: str | None = None) -> list[dict[str, Any]]:
+def anomalies(
+    table: Table, limit: int | None = None, group: str | None = None
+) -> list[dict[str, Any]]:
     """Outlying numbers per measure column, strongest first, with their row and context.
 
     A value is flagged when its robust z-score (0.6745 * (x - median) / MAD) exceeds 3.5;
@@ -156,91 +159,52 @@ def strength(r: float) -> str:
     return f"{label} {'positive' if r >= 0 else 'negative'}"
 
 
-def correlations(table: Table, limit: int = 10) -> list[dict[str, Any]]:
-    """Pearson correlations between measure columns, strongest first."""
+def correlations(
+    table: Table, flagged: dict[str, set[int]] | None = None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """Pearson correlations between measure columns, strongest first.
+
+    Rows `flagged` as outliers in either column (column -> row indexes) are left out of `r`;
+    `r_with_outliers` and `n_with_outliers` keep them, so a reader sees what one row does.
+    """
+    flagged = flagged or {}
     names = measures(table)
     pairs: list[dict[str, Any]] = []
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             a, b = table.column(first).numbers, table.column(second).numbers
-            both = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
-            if len(both) < 3:
+            dropped = flagged.get(first, set()) | flagged.get(second, set())
+            both = [
+                (row, x, y)
+                for row, (x, y) in enumerate(zip(a, b, strict=True))
+                if x is not None and y is not None
+            ]
+            clean = _pearson([(x, y) for row, x, y in both if row not in dropped])
+            dirty = _pearson([(x, y) for _, x, y in both])
+            if clean is None:
                 continue
-            try:
-                r = statistics.correlation([x for x, _ in both], [y for _, y in both])
-            except statistics.StatisticsError:
-                continue  # a constant column has no correlation
             pairs.append(
-                {"a": first, "b": second, "r": round(r, 3), "n": len(both), "strength": strength(r)}
+                {
+                    "a": first,
+                    "b": second,
+                    "r": rounded(clean),
+                    "n": len(both) - len([1 for row, _, _ in both if row in dropped]),
+                    "strength": strength(clean),
+                    "r_with_outliers": None if dirty is None else rounded(dirty),
+                    "n_with_outliers": len(both),
+                }
             )
     pairs.sort(key=lambda p: -abs(p["r"]))
     return pairs[:limit]
 
 
-def group_totals(table: Table, group: str, target: str) -> list[dict[str, Any]]:
-    """Sum, mean and count of `target` per value of `group`, largest sum first."""
-    sums: dict[str, list[float]] = defaultdict(list)
-    for label, value in zip(table.column(group).cells, table.column(target).numbers, strict=True):
-        if value is not None and label:
-            sums[label].append(value)
-    rows = [
-        {
-            "group": k,
-            "sum": rounded(math.fsum(v)),
-            "mean": rounded(statistics.fmean(v)),
-            "count": len(v),
-        }
-        for k, v in sums.items()
-    ]
-    return sorted(rows, key=lambda r: (-r["sum"], r["group"]))
-
-
-def time_series(table: Table, time: str, target: str, group: str | None = None) -> dict[str, Any]:
-    """Totals of `target` per period (and per group): `{"periods": [...], "series": {...}}`.
-
-    Periods are ordered by their parsed key and labelled with their first spelling in the
-    file; a group without rows in a period has `None` there.
-    """
-    time_column, values = table.column(time), table.column(target).numbers
-    groups = table.column(group).cells if group else ("total",) * table.rows
-    labels: dict[tuple[int, ...], str] = {}
-    sums: dict[str, dict[tuple[int, ...], float]] = defaultdict(dict)
-    for key, cell, label, value in zip(
-        time_column.periods, time_column.cells, groups, values, strict=True
-    ):
-        if key is None or value is None or not label:
-            continue
-        labels.setdefault(key, cell)
-        sums[label][key] = sums[label].get(key, 0.0) + value
-    keys = sorted(labels)
-    series = {
-        label: [rounded(per[k]) if k in per else None for k in keys] for label, per in sums.items()
-    }
-    return {"periods": [labels[k] for k in keys], "series": series}
-
-
-def growth(periods: list[str], series: dict[str, list[float | None]]) -> list[dict[str, Any]]:
-    """Change of each series from its first to its last known period, fastest growth first."""
-    rows: list[dict[str, Any]] = []
-    for label, values in series.items():
-        known = [(p, v) for p, v in zip(periods, values, strict=True) if v is not None]
-        if len(known) < 2:
-            continue
-        (first_period, first), (last_period, last) = known[0], known[-1]
-        pct = None if first == 0 else rounded((last - first) / abs(first) * 100)
-        rows.append(
-            {
-                "group": label,
-                "from": first_period,
-                "to": last_period,
-                "first": first,
-                "last": last,
-                "change": rounded(last - first),
-                "growth_pct": pct,
-            }
-        )
-    rows.sort(key=lambda r: (r["growth_pct"] is None, -(r["growth_pct"] or 0), -r["change"]))
-    return rows
+def _pearson(points: list[tuple[float, float]]) -> float | None:
+    if len(points) < 3:
+        return None
+    try:
+        return statistics.correlation([x for x, _ in points], [y for _, y in points])
+    except statistics.StatisticsError:
+        return None  # a constant column has no correlation
 
 
 def histogram_bins(values: list[float], max_bins: int = 20) -> dict[str, Any]:

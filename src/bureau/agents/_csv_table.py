@@ -182,3 +182,34 @@ def parse_table(text: str) -> Table:
         for i, name in enumerate(names)
     )
     return Table(columns, len(body), delimiter, ragged)
+
+
+_PROSE_HEADER_WORDS = 8
+
+
+def table_problem(text: str) -> str | None:
+    """Why `text` is not a CSV table the analyst can read (JSON, markdown, prose...), or None.
+
+    Cheap enough to run before any work: it looks at the first characters, then at the
+    parsed header and how regular the rows are.
+    """
+    head = text.lstrip("\ufeff \t\r\n")[:1]
+    if head in ("{", "["):
+        return "the input looks like JSON, not a CSV table"
+    if head == "<":
+        return "the input looks like HTML or XML, not a CSV table"
+    if head == "#":
+        return "the input looks like a markdown document, not a CSV table"
+    try:
+        table = parse_table(text)
+    except ValueError as exc:
+        return str(exc)
+    header = [c.name for c in table.columns]
+    if any(len(name.split()) > _PROSE_HEADER_WORDS or len(name) > 60 for name in header):
+        return "the first line reads like prose, not a header row of column names"
+    if table.ragged_rows > 0.2 * table.rows:
+        return (
+            f"{table.ragged_rows} of {table.rows} rows have a different number of fields than "
+            "the header, so this is not a regular table"
+        )
+    return None

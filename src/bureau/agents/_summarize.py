@@ -1,10 +1,9 @@
-"""Extractive summarisation, key phrases and outlines over parsed `Document`s.
+"""Extractive summarisation and outlines over parsed `Document`s.
 
 Sentences are scored by TF-IDF cosine similarity to the documents' centroid (what the text
 is mostly about), with a bonus for leading sentences and for the goal's topic words; the
-best are picked without near-duplicates and given back in reading order. Key phrases are
-built from RAKE's candidates (Rose et al., 2010: runs of content words between stopwords),
-ranked by how often they recur, then by RAKE's degree/frequency score.
+best of those that stand alone are picked without near-duplicates and given back in
+reading order.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from bureau.agents._text import STOPWORDS, Document, split_sentences, terms, words
+from bureau.agents._text import Document, split_sentences, terms, words
 
 GOAL_FILLER = frozenset(
     terms(
@@ -23,8 +22,24 @@ GOAL_FILLER = frozenset(
         "highlight highlights focus mostly want need"
     )
 )
-MAX_PHRASE_WORDS = 4
 REDUNDANT = 0.6  # cosine above which a sentence repeats one already picked
+# openers that lean on a sentence before ("This", "However", "As mentioned above")
+DANGLING = re.compile(
+    r"^[\"'(\[*]*(?:this|that|these|those|it|its|they|them|their|he|she|his|her|such|both|"
+    r"however|but|and|or|so|also|moreover|furthermore|additionally|besides|therefore|thus|"
+    r"hence|consequently|accordingly|meanwhile|nevertheless|nonetheless|still|yet|instead|"
+    r"otherwise|similarly|likewise|then|again|in (?:addition|contrast|turn|short|other words|"
+    r"this case|that case|comparison)|on the other hand|as (?:a result|such|mentioned|noted|"
+    r"discussed|shown|described|stated|seen)|for (?:this|that|these|those) reasons?|"
+    r"the (?:former|latter|above|same|following))\b",
+    re.IGNORECASE,
+)
+BACK_REFERENCE = re.compile(
+    r"\b(?:mentioned|noted|discussed|described|shown|stated|explained|listed) (?:above|"
+    r"earlier|before|previously|below)|\bsee (?:above|below)\b|"
+    r"\bthe (?:above|previous|preceding|following)\b|\bas follows\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,13 @@ def sentences_of(documents: list[Document]) -> list[Sentence]:
                 found.append(Sentence(d, p, position, text, tuple(terms(text))))
                 position += 1
     return found
+
+
+def stands_alone(text: str) -> bool:
+    """False for a sentence that needs the one before it: it opens with a reference or a
+    connective ("This", "It", "However", "These results"), points back ("as mentioned
+    above"), or introduces what follows (ends with a colon)."""
+    return not (DANGLING.search(text) or BACK_REFERENCE.search(text) or text.rstrip().endswith(":"))
 
 
 def topic_terms(goal: str, sentences: list[Sentence]) -> set[str]:
@@ -100,16 +122,21 @@ def scores(sentences: list[Sentence], topic: set[str]) -> list[float]:
 
 
 def pick(sentences: list[Sentence], goal: str, count: int) -> list[Sentence]:
-    """The `count` best sentences, near-duplicates skipped, in reading order.
+    """The `count` best sentences that stand alone, near-duplicates skipped, in reading order.
 
-    Every document contributes its best sentence first when `count` allows it.
+    Every document contributes its best sentence first when `count` allows it. A sentence
+    quoted alone must make sense alone, so dangling ones (see `stands_alone`) are never
+    picked, even if that leaves fewer than `count`.
     """
     if not sentences or count <= 0:
         return []
     ranked_scores = scores(sentences, topic_terms(goal, sentences))
     vectors = _vectors(sentences)
-    order = sorted(range(len(sentences)), key=lambda i: (-ranked_scores[i], i))
-    documents = sorted({s.document for s in sentences})
+    order = sorted(
+        (i for i, s in enumerate(sentences) if stands_alone(s.text)),
+        key=lambda i: (-ranked_scores[i], i),
+    )
+    documents = sorted({sentences[i].document for i in order})
     leaders = [next(i for i in order if sentences[i].document == d) for d in documents]
     chosen: list[int] = []
     for i in (leaders if len(documents) <= count else []) + order:
@@ -119,78 +146,6 @@ def pick(sentences: list[Sentence], goal: str, count: int) -> list[Sentence]:
             continue
         chosen.append(i)
     return [sentences[i] for i in sorted(chosen)]
-
-
-def _runs(text: str) -> list[list[str]]:
-    """Runs of content words between stopwords and punctuation."""
-    runs: list[list[str]] = []
-    for chunk in re.split(r"[^\w\s'\u2019-]|\s[-\u2013\u2014]\s", text.lower()):
-        run: list[str] = []
-        for word in [*words(chunk), ""]:
-            if word and word not in STOPWORDS and not word.isdigit() and len(word) > 1:
-                run.append(word)
-            else:
-                if run:
-                    runs.append(run)
-                run = []
-    return runs
-
-
-def _fold(word: str) -> str:
-    """Plurals folded onto the singular ("pumps" -> "pump"), nothing more."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-def _overlaps(key: tuple[str, ...], better: tuple[str, ...]) -> bool:
-    """True when `key` contains `better` or shares more than half its words with it."""
-    shared = len(set(key) & set(better))
-    return shared == len(better) or 2 * shared > len(key)
-
-
-def key_phrases(texts: list[str], limit: int) -> list[str]:
-    """Up to `limit` key phrases (lowercase), best first, none repeating a better one.
-
-    Candidates are runs of content words and their 1-3 word pieces, counted across texts
-    with plurals folded ("heat pump" = "heat pumps"). Recurring phrases rank by count times
-    length^1.5 (a recurring pair beats its words alone); one-off phrases follow, ranked
-    RAKE-style by word degree over frequency.
-    """
-    counts: Counter[tuple[str, ...]] = Counter()
-    surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
-    whole_runs: Counter[tuple[str, ...]] = Counter()
-    for text in texts:
-        for run in _runs(text):
-            whole_runs[tuple(_fold(w) for w in run)] += 1
-            for n in range(1, MAX_PHRASE_WORDS):
-                for i in range(len(run) - n + 1):
-                    gram = run[i : i + n]
-                    key = tuple(_fold(w) for w in gram)
-                    counts[key] += 1
-                    surfaces[key][" ".join(gram)] += 1
-    frequency = {key[0]: n for key, n in counts.items() if len(key) == 1}
-    degree: Counter[str] = Counter()
-    for stems, n in whole_runs.items():
-        for word in stems:
-            degree[word] += n * len(stems)
-
-    def rating(key: tuple[str, ...]) -> tuple[float, float]:
-        rake = sum(degree[w] / frequency[w] for w in key)
-        recurring = counts[key] * len(key) ** 1.5 if counts[key] > 1 else 0.0
-        return (recurring, rake)
-
-    ranked = sorted(counts, key=lambda k: (*(-r for r in rating(k)), k))
-    picked: list[tuple[str, ...]] = []
-    for key in ranked:
-        if len(picked) == limit:
-            break
-        if counts[key] == 1 and len(key) == 1:
-            continue
-        if any(_overlaps(key, better) for better in picked):
-            continue
-        picked.append(key)
-    return [surfaces[key].most_common(1)[0][0] for key in picked]
 
 
 def outline(documents: list[Document], per_document: int = 12) -> list[dict[str, object]]:

@@ -29,7 +29,15 @@ async def test_the_fastest_growing_region_is_found_without_a_question() -> None:
     assert deliverable["target"] == "revenue"
     assert deliverable["focus"] == {"group": "region", "time": "month"}
     assert [g["group"] for g in deliverable["growth"]] == ["West", "East", "North", "South"]
-    assert step_names(result) == ["load", "profile", "outliers", "answer", "charts", "report"]
+    assert step_names(result) == [
+        "load",
+        "select",
+        "profile",
+        "outliers",
+        "answer",
+        "charts",
+        "report",
+    ]
     assert result.event_types()[0] == "plan" and "progress" in result.event_types()
     orjson.dumps(deliverable)  # the deliverable is JSON
 
@@ -99,9 +107,9 @@ async def test_a_column_in_the_input_is_used_without_asking() -> None:
     assert result.deliverable["answer"].startswith("West grew fastest in units")
 
 
-async def test_an_unknown_column_fails_with_the_columns_to_choose_from() -> None:
+async def test_an_unknown_column_is_declined_with_the_columns_to_choose_from() -> None:
     result = await run_agent(csv_analyst, "x", sales_input(column="profit"))
-    assert result.status == "failed"
+    assert result.status == "rejected"
     assert result.error is not None and "'revenue', 'units'" in result.error
 
 
@@ -128,17 +136,18 @@ async def test_inline_csv_with_semicolons_is_accepted() -> None:
     assert result.deliverable["charts"][0] == "chart-revenue-by-region.png"
 
 
-async def test_input_without_a_csv_fails_saying_what_to_send() -> None:
+async def test_input_without_a_csv_is_declined_saying_what_to_send() -> None:
     result = await run_agent(csv_analyst, "x", {"files": [{"name": "a.md", "content": "# Hi"}]})
-    assert result.status == "failed" and result.executions == 1
+    assert result.status == "rejected" and result.executions == 1
     assert result.error is not None and "input.csv" in result.error and "a.md" in result.error
+    assert result.event_types() == []  # declined before the plan: nothing was done
     empty = await run_agent(csv_analyst, "x", {})
-    assert empty.status == "failed" and "no CSV" in (empty.error or "")
+    assert empty.status == "rejected" and "no CSV" in (empty.error or "")
 
 
-async def test_a_header_only_csv_fails_without_retrying() -> None:
-    result = await run_agent(csv_analyst, "x", {"csv": "region,revenue\n"})
-    assert result.status == "failed" and result.executions == 1
+async def test_a_header_only_csv_is_declined_without_retrying() -> None:
+    result = await run_agent(csv_analyst, "total revenue", {"csv": "region,revenue\n"})
+    assert result.status == "rejected" and result.executions == 1
     assert "at least one data row" in (result.error or "")
 
 

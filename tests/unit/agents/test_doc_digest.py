@@ -61,9 +61,10 @@ async def test_key_phrases_outline_and_statistics() -> None:
     deliverable = result.deliverable
     assert deliverable["key_phrases"][0] == "heat pumps"
     assert {"peak demand", "installation costs"} <= set(deliverable["key_phrases"])
-    assert all(
-        p == p.lower() and not re.search(r"\b(the|and|of)\b", p) for p in deliverable["key_phrases"]
-    )
+    for phrase in deliverable["key_phrases"]:
+        assert not re.search(r"\b(the|and|of)\b", phrase)
+        # a one-word key phrase is a name as written ("Norway"), never a common word
+        assert len(phrase.split()) > 1 or phrase[0].isupper(), phrase
     assert [(o["document"], o["level"], o["title"]) for o in deliverable["outline"]] == [
         ("heat-pumps.md", 1, "Heat pumps in cold climates"),
         ("heat-pumps.md", 2, "Performance in winter"),
@@ -107,12 +108,12 @@ async def test_every_document_contributes_to_a_multi_document_summary() -> None:
     }
 
 
-async def test_nothing_to_read_fails_saying_what_to_send() -> None:
+async def test_nothing_to_read_is_declined_saying_what_to_send() -> None:
     result = await run_agent(doc_digest, "", {"files": [{"name": "a.txt", "content": "  "}]})
-    assert result.status == "failed" and result.executions == 1
+    assert result.status == "rejected" and result.executions == 1
     assert "input.text" in (result.error or "")
     markup = await run_agent(doc_digest, "", {"text": "<html><script>x()</script></html>"})
-    assert markup.status == "failed" and "no readable text" in (markup.error or "")
+    assert markup.status == "rejected" and "no readable text" in (markup.error or "")
 
 
 async def test_feedback_is_recorded_in_the_digest() -> None:
@@ -156,4 +157,4 @@ async def test_a_document_of_headings_only_is_summarised_by_its_headings() -> No
     result = await run_agent(doc_digest, "", {"text": "# Plan\n\n## Étape un\n\n## Étape deux\n"})
     assert result.status == "completed", result.error
     assert result.deliverable["summary"] == "Plan Étape un Étape deux"
-    assert result.deliverable["key_phrases"][0] == "étape"
+    assert set(result.deliverable["key_phrases"]) == {"étape un", "étape deux"}
