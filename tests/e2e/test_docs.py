@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -90,3 +90,21 @@ def test_the_block_runs(
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 0, f"{where} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def test_a_demo_agent_declines_what_it_cannot_do_and_bills_nothing(
+    demo_server: ServerProcess,
+) -> None:
+    """Issue 8.10: a markdown memo sent as a CSV completed and cost 0.02."""
+    memo = "# Q3 memo\n\nRevenue grew in every region.\n\n- hire two analysts\n"
+    with demo_server.client() as client:
+        sent = client.post(
+            "/v1/tasks",
+            json={"agent": "csv-analyst", "goal": "Summarize the data", "input": {"csv": memo}},
+        ).json()
+        declined = wait_for(client, sent["id"], {"completed", "failed", "rejected"})
+        agent = client.get("/v1/agents/csv-analyst").json()
+    assert declined["status"] == "rejected" and declined["cost"] == "0"
+    assert declined["error"]["code"] == "declined"
+    assert "markdown" in declined["error"]["message"]
+    assert agent["reputation"]["completion_rate"] in (None, 1.0), "a decline is not a failure"
