@@ -314,11 +314,13 @@ def test_connections_that_send_no_complete_request_are_closed(tmp_path: Path) ->
             assert _closed_within(trickle, 5) == b""
             assert time.monotonic() - started < 4
         with socket.create_connection(address) as slow_body:
+            started = time.monotonic()
             slow_body.sendall(
                 b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n{"
             )
             answer = _closed_within(slow_body, 5)
+            assert time.monotonic() - started < 3, "closed after the 408, not a timeout later"
         assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer
         with server.client() as client:
             assert client.get("/healthz").status_code == 200, "complete requests still work"

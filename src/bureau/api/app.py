@@ -17,6 +17,9 @@ from bureau.api.bodies import Parser
 from bureau.api.routes import agents, events, health, tasks
 from bureau.node import Node
 
+CLOSE = {"connection": "close"}
+"""On an answer sent before the body was read: the rest of it is not waited for."""
+
 
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with 413, whether or not they are chunked,
@@ -42,7 +45,8 @@ class BodyLimit:
                 messages = await self._read(receive)
         except TimeoutError:
             detail = f"the request body did not arrive within {self.seconds:g} seconds"
-            await _respond(send, errors.problem(408, "request_timeout", "Request timeout", detail))
+            timeout = errors.problem(408, "request_timeout", "Request timeout", detail, CLOSE)
+            await _respond(send, timeout)
             return
         if messages is None:
             await _respond(send, self._too_large())
@@ -59,7 +63,7 @@ class BodyLimit:
             f"the request body is larger than {self.limit} bytes; send less "
             "(the limit is BUREAU_MAX_BODY_BYTES)"
         )
-        return errors.problem(413, "payload_too_large", "Payload too large", detail)
+        return errors.problem(413, "payload_too_large", "Payload too large", detail, CLOSE)
 
     async def _read(self, receive: Receive) -> list[Message] | None:
         """The request's messages up to the end of its body; None past the limit."""
