@@ -18,6 +18,13 @@ AGENTS = str(Path(__file__).with_name("agents.py"))
 AGENT_FAILURE = re.compile(r" WARNING bureau\.runner: task \S+: attempt \d+ of \S+ failed: ")
 
 
+def unexpected(log: str) -> str:
+    """A server log without the records of the test agents' failed attempts (the runner
+    logs each one with its traceback, on purpose)."""
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
+    return "\n".join(r for r in records if not AGENT_FAILURE.search(r.partition("\n")[0]))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -87,11 +94,9 @@ class ServerProcess:
         )
 
     def assert_clean_log(self) -> None:
-        """No traceback and no Python warning in the server's log, but for the tracebacks
-        of the test agents' failed attempts (the runner logs each one)."""
+        """No traceback and no Python warning in the server's log (see `unexpected`)."""
         log = self.log.read_text()
-        records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
-        ours = "\n".join(r for r in records if not AGENT_FAILURE.search(r.partition("\n")[0]))
+        ours = unexpected(log)
         assert "Traceback" not in ours and "Warning" not in ours, f"the server logged:\n{log}"
 
     def kill(self) -> None:
