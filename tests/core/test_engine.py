@@ -269,6 +269,6 @@ async def test_the_publisher_sees_the_traceback_a_consumer_does_not(
     assert 'tests/core/agents.py", line' in failure["traceback"]
     assert 'raise Fatal("the agent\'s own failure")' in failure["traceback"]
 
-    another_tenant = core.caller(Role.MEMBER, tenant_id="someone-else")
+    another_tenant = core.caller(Role.PUBLISHER, tenant_id="someone-else")
     with pytest.raises(NotFound, match="publishes no agent 'core-judged'"):
         await core.service.catalog.failures(another_tenant, "core-judged", 20)

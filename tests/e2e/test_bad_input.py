@@ -280,7 +280,9 @@ def test_large_bodies_are_parsed_off_the_event_loop(server: ServerProcess) -> No
     assert "JSON values" in _problem(responses[1], 413, "payload_too_large")["detail"]
     assert "nested too deeply" in _problem(responses[2], 422, "invalid_request")["detail"]
     assert responses[3].status_code == 202, "a large body of few values is fine"
-    assert slowest < 0.1, f"/healthz took {slowest * 1000:.0f} ms during the large bodies"
+    # Parsed on the loop, these bodies hold it for well over half a second; the margin over
+    # 100 ms is for a loaded 2-core machine (tests/probe.py holds the 100 ms line, unloaded).
+    assert slowest < 0.25, f"/healthz took {slowest * 1000:.0f} ms during the large bodies"
 
 
 def _closed_within(conn: socket.socket, seconds: float) -> bytes:

@@ -83,7 +83,11 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
         assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
 
 
-V1 = [  # what version 2 changed, undone
+V1 = [  # what versions 2 and 3 changed, undone
+    "ALTER TABLE api_keys DROP COLUMN expires_at",
+    "ALTER TABLE api_keys DROP COLUMN previous_hash",
+    "ALTER TABLE api_keys DROP COLUMN previous_until",
+    "ALTER TABLE tenants DROP COLUMN suspended_at",
     "ALTER TABLE tasks DROP COLUMN trace",
     "ALTER TABLE webhook_deliveries DROP COLUMN seq",
     "ALTER TABLE webhook_deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT ''",
@@ -119,3 +123,4 @@ def test_a_version_1_database_is_upgraded_with_its_data(
     rows = _execute(tmp_path, database, ["SELECT id, seq FROM webhook_deliveries"])
     assert [tuple(r) for r in rows] == [("wh_1", 7)], "the delivery refers to its event"
     assert _execute(tmp_path, database, ["SELECT trace FROM tasks"]) == []
+    assert _execute(tmp_path, database, ["SELECT expires_at, previous_until FROM api_keys"]) == []

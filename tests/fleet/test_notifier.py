@@ -88,7 +88,12 @@ async def _revoke_across_replicas(port: int, tmp_path: Path) -> None:
         tenant = stores[0].catalog.default_tenant_id()
         extra = issue_key()
         await stores[0].catalog.add_api_key(
-            tenant, key_id=extra.key_id, name="ci", role="member", secret_hash=extra.secret_hash
+            tenant,
+            key_id=extra.key_id,
+            name="ci",
+            role="member",
+            secret_hash=extra.secret_hash,
+            scopes=None,
         )
         replica = Authenticator(stores[1])  # another API replica
         for notifier in notifiers:

@@ -6,7 +6,9 @@ import time
 
 from bureau.auth.caller import Caller, Role
 from bureau.auth.keys import parse_key, secret_matches
-from bureau.errors import Unauthenticated
+from bureau.auth.scopes import granted
+from bureau.errors import Forbidden, Unauthenticated
+from bureau.store.records import ApiKeyRecord
 from bureau.store.store import Store
 
 CACHE_SECONDS = 10.0
@@ -47,10 +49,29 @@ class Authenticator:
             return hit[1]
         key_id, secret = parse_key(presented)
         record = await self._store.catalog.api_key(key_id)
-        if record is None or not secret_matches(secret, record.secret_hash):
+        if record is None:
             raise Unauthenticated("API key is unknown or revoked")
-        caller = Caller(tenant_id=record.tenant_id, key_id=record.id, role=Role(record.role))
+        valid_until = _valid_until(record, secret)
+        if valid_until is not None and valid_until <= time.time():
+            raise Unauthenticated("API key is unknown, revoked or expired")
+        if record.tenant_suspended:
+            raise Forbidden("this key's tenant is suspended; ask the operator")
+        role = Role(record.role)
+        caller = Caller(record.tenant_id, record.id, role, granted(role, record.scopes))
         if len(self._cache) >= CACHE_ENTRIES:
             self._cache.clear()
-        self._cache[presented] = (time.monotonic() + CACHE_SECONDS, caller)
+        left = (
+            CACHE_SECONDS if valid_until is None else min(CACHE_SECONDS, valid_until - time.time())
+        )
+        self._cache[presented] = (time.monotonic() + left, caller)
         return caller
+
+
+def _valid_until(record: ApiKeyRecord, secret: str) -> float | None:
+    """Until when `secret` opens the key (None: no end); 0 when it does not open it. The
+    previous secret of a rotated key opens it until its grace period ends."""
+    if secret_matches(secret, record.secret_hash):
+        return record.expires_at
+    if record.previous_hash and secret_matches(secret, record.previous_hash):
+        return min(record.previous_until or 0.0, record.expires_at or float("inf"))
+    return 0.0

@@ -1,38 +1,37 @@
-"""Who is calling, and what their role lets them do."""
+"""Who is calling, and what their key lets them do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from bureau.auth.scopes import OPERATIONS, ROLE_SCOPES, Role, Scope
 from bureau.errors import Forbidden
 
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    PUBLISHER = "publisher"
-    MEMBER = "member"
-    VIEWER = "viewer"
-
-
-WRITE_ROLES = frozenset({Role.ADMIN, Role.PUBLISHER, Role.MEMBER})
+__all__ = ["Caller", "Role"]
 
 
 @dataclass(frozen=True)
 class Caller:
     """The identity behind a request: from the API key only, never from the request body.
-    Every service operation takes one and scopes what it touches to `tenant_id`."""
+    Every service operation takes one, calls `require` first, and scopes what it touches to
+    `tenant_id`."""
 
     tenant_id: str
     key_id: str
     role: Role
+    granted: frozenset[Scope] | None = None
+    """The key's scopes; None: all its role's."""
 
-    def require_write(self) -> None:
-        """Raise `Forbidden` unless the role may change tasks (dispatch, reply, review)."""
-        if self.role not in WRITE_ROLES:
-            raise Forbidden(f"an API key with role {self.role!r} may only read")
+    @property
+    def scopes(self) -> frozenset[Scope]:
+        return ROLE_SCOPES[self.role] if self.granted is None else self.granted
 
-    def require_admin(self) -> None:
-        """Raise `Forbidden` unless the role is `admin`."""
-        if self.role != Role.ADMIN:
-            raise Forbidden("this needs an API key with role 'admin'")
+    def require(self, operation: str) -> None:
+        """Raise `Forbidden` unless the key holds the scope `operation` needs
+        (`OPERATIONS`)."""
+        needed = OPERATIONS[operation]
+        if needed not in self.scopes:
+            raise Forbidden(
+                f"{operation} needs the scope '{needed.value}'; this key (role "
+                f"'{self.role.value}') has {', '.join(sorted(self.scopes)) or 'no scope'}"
+            )

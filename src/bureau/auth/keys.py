@@ -27,11 +27,12 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(preset: str | None = None) -> IssuedKey:
-    """A new random key, or `preset` (a key chosen by the operator, e.g. from a Kubernetes
-    Secret) after checking its shape; raises `UsageError` for a malformed preset."""
+def issue_key(preset: str | None = None, *, key_id: str | None = None) -> IssuedKey:
+    """A new random key (a new secret for `key_id`, when rotating it), or `preset` (a key
+    chosen by the operator, e.g. from a Kubernetes Secret) after checking its shape; raises
+    `UsageError` for a malformed preset."""
     if preset is None:
-        key_id, secret = new_id(), secrets.token_urlsafe(32)
+        key_id, secret = key_id or new_id(), secrets.token_urlsafe(32)
     else:
         key_id, _, secret = preset.removeprefix(KEY_PREFIX).partition("_")
         if not preset.startswith(KEY_PREFIX) or not key_id.isalnum() or len(secret) < 24:

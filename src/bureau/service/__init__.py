@@ -13,6 +13,7 @@ from bureau.auth.authenticator import Authenticator
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.service.catalog import CatalogService
 from bureau.service.events import HEARTBEAT, EventPage, EventService
+from bureau.service.keys import KeyService, TenantService
 from bureau.service.tasks import TaskDetail, TaskService
 from bureau.store.records import Gauges
 from bureau.store.store import Store
@@ -22,7 +23,8 @@ __all__ = ["HEARTBEAT", "EventPage", "Service", "TaskDetail"]
 
 
 class Service:
-    """`tasks`, `events`, `catalog`, and `auth` (credentials to a `Caller`)."""
+    """`tasks`, `events`, `catalog`, `keys`, `tenants`, and `auth` (credentials to a
+    `Caller`)."""
 
     def __init__(
         self,
@@ -48,6 +50,8 @@ class Service:
             heartbeat_seconds=heartbeat_seconds,
         )
         self.catalog = CatalogService(store)
+        self.keys = KeyService(store)
+        self.tenants = TenantService(store)
 
     async def ready(self) -> None:
         """Raises unless the database answers."""

@@ -18,6 +18,7 @@ class CatalogService:
     ) -> list[AgentSummary]:
         """The catalog visible to the caller (public agents and its tenant's own); `q`
         searches names and descriptions, `capability` matches a tag of the latest version."""
+        caller.require("agents.list")
         grouped: dict[str, list[AgentVersionRecord]] = {}
         for version in await self._catalog.visible_versions(caller.tenant_id):
             grouped.setdefault(version.name, []).append(version)
@@ -34,10 +35,12 @@ class CatalogService:
     async def failures(self, caller: Caller, name: str, limit: int) -> list[AgentFailure]:
         """The latest failed attempts of one of the caller's tenant's own agents, with the
         traceback of each (only its publisher sees them); raises `NotFound`."""
+        caller.require("agents.failures")
         return await self._catalog.failures(caller.tenant_id, name, limit)
 
     async def agent(self, caller: Caller, name: str) -> Agent:
         """One agent with all its versions; raises `NotFound`."""
+        caller.require("agents.get")
         versions = await self._catalog.visible_versions(caller.tenant_id, name)
         if not versions:
             raise NotFound(f"unknown agent {name!r}; GET /v1/agents lists the catalog")

@@ -93,6 +93,7 @@ class EventService:
         """Events with `seq > after`; with `wait`, waits up to that many seconds for the
         first one (long-poll) unless the task already finished. Raises `NotFound`,
         `InvalidRequest` (wait above the maximum)."""
+        caller.require("tasks.events")
         if wait > self.long_poll_max_seconds:
             raise InvalidRequest(
                 f"wait must be at most {self.long_poll_max_seconds:g} seconds", field="wait"
@@ -125,6 +126,7 @@ class EventService:
         self, caller: Caller, task_id: str, *, after: int = 0
     ) -> AsyncIterator[Event | None]:
         """Check the task (raises `NotFound` now, not mid-stream), then return `follow`."""
+        caller.require("tasks.events")
         await self._tasks.get(caller.tenant_id, task_id)
         return self.follow(caller.tenant_id, task_id, after)
 

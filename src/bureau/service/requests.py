@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool
 
+from bureau.auth.scopes import Role, Scope
+
 INT64 = range(-(2**63), 2**63)
 
 
@@ -85,3 +87,33 @@ class AcceptBody(_Body):
 class RejectBody(_Body):
     reason: str = Field(min_length=1, max_length=10_000)
     redo: StrictBool = False
+
+
+MAX_KEY_SECONDS = 10 * 365 * 86400.0
+MAX_GRACE_SECONDS = 7 * 86400.0
+
+
+class KeyCreate(_Body):
+    name: str = Field(min_length=1, max_length=200, description="What the key is for")
+    role: Role = Role.MEMBER
+    scopes: list[Scope] | None = Field(
+        default=None,
+        max_length=len(Scope),
+        description="Narrower than the role's scopes; the role's scopes when absent",
+    )
+    expires_in_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_KEY_SECONDS, description="The key stops working after this"
+    )
+
+
+class KeyRotate(_Body):
+    grace_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        le=MAX_GRACE_SECONDS,
+        description="How long the old secret keeps working (default an hour, at most 7 days)",
+    )
+
+
+class TenantCreate(_Body):
+    name: str = Field(min_length=1, max_length=200)

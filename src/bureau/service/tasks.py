@@ -62,7 +62,7 @@ class TaskService:
         the same request returns the first task (`created=False`); with another request
         raises `IdempotencyConflict`. Raises `NotFound` (agent), `InvalidRequest` (input,
         profile, deadline, an empty key, a refused webhook URL), `SessionBusy`, `Forbidden`."""
-        caller.require_write()
+        caller.require("tasks.dispatch")
         if idempotency_key is not None and not idempotency_key.strip():
             raise InvalidRequest(
                 "Idempotency-Key is empty: send a unique key per request, or no header",
@@ -99,11 +99,16 @@ class TaskService:
         task, created = await self._tasks.create(new, idempotency_key, request_hash(body))
         if created:
             return TaskDetail(task)
-        replayed = await self.get(caller, task.id)
+        replayed = await self._detail(caller, task.id)
         return TaskDetail(replayed.task, replayed.artifacts, created=False)
 
     async def get(self, caller: Caller, task_id: str) -> TaskDetail:
         """The task and its artifacts; raises `NotFound` (also for another tenant's task)."""
+        caller.require("tasks.get")
+        return await self._detail(caller, task_id)
+
+    async def _detail(self, caller: Caller, task_id: str) -> TaskDetail:
+        """What a write operation answers: the task as it is now (its scope was checked)."""
         task, artifacts = await self._tasks.get_with_artifacts(caller.tenant_id, task_id)
         return TaskDetail(task, artifacts)
 
@@ -119,6 +124,7 @@ class TaskService:
     ) -> TaskPage:
         """The caller's tenant's tasks, newest first (`dead_letter`: only those that failed
         after exhausting their attempts)."""
+        caller.require("tasks.list")
         return await self._tasks.page(
             caller.tenant_id,
             status=status,
@@ -132,7 +138,7 @@ class TaskService:
         """Answer the open question (compare-and-set on `question_id`: of concurrent replies
         one wins, the others get `QuestionAlreadyAnswered`) or add context to a running
         task. A reply to a question with a schema must fit it (`data`, or `text`)."""
-        caller.require_write()
+        caller.require("tasks.message")
         if message.text is None and message.data is None:
             raise InvalidRequest("send `text` or `data`")
         data = message.data
@@ -147,44 +153,46 @@ class TaskService:
         await self._tasks.add_message(
             caller.tenant_id, task_id, text=message.text, data=data, question_id=message.question_id
         )
-        return await self.get(caller, task_id)
+        return await self._detail(caller, task_id)
 
     async def cancel(self, caller: Caller, task_id: str) -> TaskDetail:
         """Cancel the task and its unfinished children, durably; a running one is stopped.
         Raises `InvalidState` when it already finished."""
-        caller.require_write()
+        caller.require("tasks.cancel")
         await self._tasks.cancel(caller.tenant_id, task_id, f"canceled by key {caller.key_id}")
-        return await self.get(caller, task_id)
+        return await self._detail(caller, task_id)
 
     async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:
         """Accept a completed deliverable (its cost is captured)."""
-        caller.require_write()
+        caller.require("tasks.review")
         review = {**body.model_dump(), "at": iso(now())}
         await self._tasks.review(caller.tenant_id, task_id, accept=True, review=review, redo=False)
-        return await self.get(caller, task_id)
+        return await self._detail(caller, task_id)
 
     async def reject(self, caller: Caller, task_id: str, body: RejectBody) -> TaskDetail:
         """Reject a completed deliverable (its hold is released); `redo` runs the task again
         with the reason as feedback."""
-        caller.require_write()
+        caller.require("tasks.review")
         review = {"reason": body.reason, "redo": body.redo, "at": iso(now())}
         await self._tasks.review(
             caller.tenant_id, task_id, accept=False, review=review, redo=body.redo
         )
-        return await self.get(caller, task_id)
+        return await self._detail(caller, task_id)
 
     async def artifact(
         self, caller: Caller, task_id: str, name: str
     ) -> tuple[ArtifactRecord, Path]:
         """An artifact's description and where its bytes are; raises `NotFound`."""
+        caller.require("tasks.artifact")
         record = await self._tasks.artifact(caller.tenant_id, task_id, name)
         return record, self._artifacts.path(caller.tenant_id, task_id, name)
 
     async def webhook_deliveries(self, caller: Caller, task_id: str) -> list[WebhookDelivery]:
         """Every webhook delivery for the task, with each attempt's outcome."""
+        caller.require("tasks.webhooks")
         return await self._outbox.deliveries(caller.tenant_id, task_id)
 
     async def webhook_secret(self, caller: Caller) -> str:
         """The tenant's Standard Webhooks signing secret (admins only)."""
-        caller.require_admin()
+        caller.require("webhooks.secret")
         return await self._outbox.signing_secret(caller.tenant_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bureau.store._transactions import Transactions
-from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
+from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation, TenantRecord
 from bureau.store.sql import catalog as sql
 from bureau.store.views import AgentFailure
 
@@ -37,13 +37,57 @@ class CatalogStore:
         return await self._tx.read(lambda conn: sql.api_key(conn, key_id))
 
     async def add_api_key(
-        self, tenant_id: str, *, key_id: str, name: str, role: str, secret_hash: str
-    ) -> None:
+        self,
+        tenant_id: str,
+        *,
+        key_id: str,
+        name: str,
+        role: str,
+        secret_hash: str,
+        scopes: list[str] | None,
+        expires_at: float | None = None,
+    ) -> ApiKeyRecord:
         """Store a new key of the tenant (its secret as a hash only)."""
-        await self._tx.write(
+        return await self._tx.write(
             lambda conn, _: sql.insert_api_key(
-                conn, tenant_id, key_id=key_id, name=name, role=role, secret_hash=secret_hash
+                conn,
+                tenant_id,
+                key_id=key_id,
+                name=name,
+                role=role,
+                secret_hash=secret_hash,
+                scopes=scopes,
+                expires_at=expires_at,
             )
+        )
+
+    async def keys(self, tenant_id: str) -> list[ApiKeyRecord]:
+        """The tenant's keys, revoked ones too, oldest first."""
+        return await self._tx.read(lambda conn: sql.keys_of(conn, tenant_id))
+
+    async def key(self, tenant_id: str, key_id: str) -> ApiKeyRecord:
+        """The tenant's key; raises `NotFound`."""
+        return await self._tx.read(lambda conn: sql.key_of(conn, tenant_id, key_id))
+
+    async def rotate_key(
+        self, tenant_id: str, key_id: str, *, secret_hash: str, grace_seconds: float
+    ) -> ApiKeyRecord:
+        """A new secret for the key; the old one works `grace_seconds` more."""
+        return await self._tx.write(
+            lambda conn, ch: sql.rotate_key(conn, ch, tenant_id, key_id, secret_hash, grace_seconds)
+        )
+
+    async def create_tenant(self, tenant_id: str, name: str) -> TenantRecord:
+        return await self._tx.write(lambda conn, _: sql.create_tenant(conn, tenant_id, name))
+
+    async def tenants(self) -> list[TenantRecord]:
+        """Every tenant, oldest first (the operator's view)."""
+        return await self._tx.read(sql.list_tenants)
+
+    async def suspend_tenant(self, tenant_id: str, suspended: bool) -> TenantRecord:
+        """Suspend a tenant (its keys stop working at once, on every replica) or resume it."""
+        return await self._tx.write(
+            lambda conn, ch: sql.suspend_tenant(conn, ch, tenant_id, suspended)
         )
 
     async def revoke_key(self, tenant_id: str, key_id: str) -> bool:

@@ -37,7 +37,23 @@ def _traces_and_delivery_references(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE webhook_deliveries DROP COLUMN payload"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_initial, _traces_and_delivery_references]
+def _key_lifecycle(conn: Connection) -> None:
+    """Version 3: keys expire and rotate (the old secret valid for a grace period); tenants
+    can be suspended."""
+    for statement in (
+        "ALTER TABLE api_keys ADD COLUMN expires_at FLOAT",
+        "ALTER TABLE api_keys ADD COLUMN previous_hash VARCHAR(64)",
+        "ALTER TABLE api_keys ADD COLUMN previous_until FLOAT",
+        "ALTER TABLE tenants ADD COLUMN suspended_at FLOAT",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _initial,
+    _traces_and_delivery_references,
+    _key_lifecycle,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -268,6 +268,10 @@ class Reputation(TypedDict):
     latency_p95_seconds: float | None
 
 
+OPERATOR_SCOPES = ["*"]
+"""The stored scopes of the key created at first start: every scope, `tenants:manage` too."""
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     """A stored API key: its secret only as a hash."""
@@ -276,10 +280,23 @@ class ApiKeyRecord:
     tenant_id: str
     name: str
     role: str
-    scopes: list[str]
+    scopes: list[str] | None
+    """None: every scope of its role."""
     secret_hash: str
     created_at: float
     revoked_at: float | None
+    expires_at: float | None = None
+    previous_hash: str | None = None
+    previous_until: float | None = None
+    tenant_suspended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    id: str
+    name: str
+    created_at: float
+    suspended_at: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,12 @@ from bureau.states import DeliveryStatus, ReviewStatus, TaskStatus
 from bureau.store.codec import iso
 from bureau.store.records import (
     AgentVersionRecord,
+    ApiKeyRecord,
     ArtifactRecord,
     Event,
     Reputation,
     TaskRecord,
+    TenantRecord,
     WebhookDelivery,
     money_text,
 )
@@ -332,4 +334,66 @@ def delivery_view(delivery: WebhookDelivery) -> WebhookDeliveryView:
         ),
         "delivered_at": iso(delivery.delivered_at),
         "seq": delivery.seq,
+    }
+
+
+class KeyView(TypedDict):
+    """An API key as its tenant's admins see it: never its secret."""
+
+    id: str
+    name: str
+    role: str
+    scopes: list[str]
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    previous_secret_until: str | None
+    """After a rotation: until when the old secret still works."""
+
+
+class KeyList(TypedDict):
+    keys: list[KeyView]
+
+
+class KeyIssued(KeyView):
+    secret: str
+    """The whole key, `bk_...`: shown this once, stored only as a hash."""
+
+
+class TenantView(TypedDict):
+    id: str
+    name: str
+    created_at: str | None
+    suspended: bool
+
+
+class TenantList(TypedDict):
+    tenants: list[TenantView]
+
+
+class TenantCreated(TenantView):
+    admin_key: KeyIssued
+    """The new tenant's first admin key: shown this once."""
+
+
+def key_view(record: ApiKeyRecord, scopes: Iterable[str]) -> KeyView:
+    """`scopes`: what the key holds (its role's when it was not narrowed)."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "role": record.role,
+        "scopes": sorted(scopes),
+        "created_at": iso(record.created_at),
+        "expires_at": iso(record.expires_at),
+        "revoked_at": iso(record.revoked_at),
+        "previous_secret_until": iso(record.previous_until),
+    }
+
+
+def tenant_view(record: TenantRecord) -> TenantView:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "created_at": iso(record.created_at),
+        "suspended": record.suspended_at is not None,
     }

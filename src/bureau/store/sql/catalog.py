@@ -12,25 +12,57 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from bureau.errors import NotFound, UsageError
 from bureau.store.codec import dumps, iso, loads, now
-from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation
+from bureau.store.records import (
+    OPERATOR_SCOPES,
+    AgentVersionRecord,
+    ApiKeyRecord,
+    Reputation,
+    TenantRecord,
+)
 from bureau.store.sql.common import Changes
 from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
 from bureau.store.views import AgentFailure
 
 
 def insert_api_key(
-    conn: Connection, tenant_id: str, *, key_id: str, name: str, role: str, secret_hash: str
-) -> None:
-    conn.execute(
-        insert(api_keys).values(
-            id=key_id,
-            tenant_id=tenant_id,
-            name=name,
-            role=role,
-            scopes=dumps(["*"]),
-            secret_hash=secret_hash,
-            created_at=now(),
-        )
+    conn: Connection,
+    tenant_id: str,
+    *,
+    key_id: str,
+    name: str,
+    role: str,
+    secret_hash: str,
+    scopes: list[str] | None,
+    expires_at: float | None = None,
+) -> ApiKeyRecord:
+    values = {
+        "id": key_id,
+        "tenant_id": tenant_id,
+        "name": name,
+        "role": role,
+        "scopes": dumps(scopes),
+        "secret_hash": secret_hash,
+        "created_at": now(),
+        "expires_at": expires_at,
+    }
+    conn.execute(insert(api_keys).values(**values))
+    return _key(values | {"scopes": scopes, "revoked_at": None})
+
+
+def _key(row: Mapping[Any, Any], suspended: bool = False) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        role=row["role"],
+        scopes=row["scopes"] if not isinstance(row["scopes"], str) else loads(row["scopes"]),
+        secret_hash=row["secret_hash"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        expires_at=row.get("expires_at"),
+        previous_hash=row.get("previous_hash"),
+        previous_until=row.get("previous_until"),
+        tenant_suspended=suspended,
     )
 
 
@@ -38,43 +70,107 @@ def ensure_default_tenant(conn: Connection, *, key_id: str, secret_hash: str) ->
     """Create the default tenant with this admin key if no tenant exists; False if one did."""
     if conn.execute(select(tenants.c.id).limit(1)).first() is not None:
         return False
-    tenant_id = "default"
-    conn.execute(
-        insert(tenants).values(
-            id=tenant_id,
-            name="default",
-            webhook_secret="whsec_" + base64.b64encode(os.urandom(24)).decode(),
-            created_at=now(),
-        )
-    )
+    tenant_id = create_tenant(conn, "default", "default").id
     insert_api_key(
         conn,
         tenant_id,
         key_id=key_id,
-        name="admin (created on first start)",
+        name="operator (created on first start)",
         role="admin",
         secret_hash=secret_hash,
+        scopes=OPERATOR_SCOPES,
     )
     return True
 
 
 def api_key(conn: Connection, key_id: str) -> ApiKeyRecord | None:
-    """The unrevoked key with this id, or None."""
+    """The unrevoked key with this id (and whether its tenant is suspended), or None."""
     row = conn.execute(
-        select(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        select(api_keys, tenants.c.suspended_at)
+        .join(tenants, tenants.c.id == api_keys.c.tenant_id)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else _key(row._mapping, row.suspended_at is not None)
+
+
+def keys_of(conn: Connection, tenant_id: str) -> list[ApiKeyRecord]:
+    """The tenant's keys, revoked ones too, oldest first."""
+    rows = conn.execute(
+        select(api_keys).where(api_keys.c.tenant_id == tenant_id).order_by(api_keys.c.created_at)
+    )
+    return [_key(r._mapping) for r in rows]
+
+
+def key_of(conn: Connection, tenant_id: str, key_id: str) -> ApiKeyRecord:
+    """The tenant's key; raises `NotFound`."""
+    row = conn.execute(
+        select(api_keys).where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
     ).first()
     if row is None:
-        return None
-    return ApiKeyRecord(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        name=row.name,
-        role=row.role,
-        scopes=loads(row.scopes),
-        secret_hash=row.secret_hash,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
+        raise NotFound(f"no key {key_id!r} in this tenant; GET /v1/keys lists them", field="id")
+    return _key(row._mapping)
+
+
+def rotate_key(
+    conn: Connection,
+    changes: Changes,
+    tenant_id: str,
+    key_id: str,
+    secret_hash: str,
+    grace_seconds: float,
+) -> ApiKeyRecord:
+    """Give the key a new secret; the old one stays valid for `grace_seconds` (0: at once
+    invalid, every replica told). Raises `NotFound` for an unknown or revoked key."""
+    current = key_of(conn, tenant_id, key_id)
+    if current.revoked_at is not None:
+        raise NotFound(f"key {key_id!r} is revoked; create a new one", field="id")
+    until = now() + grace_seconds
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        .values(secret_hash=secret_hash, previous_hash=current.secret_hash, previous_until=until)
     )
+    changes.revoked_keys.add(key_id)  # caches drop the old secret; it is checked anew
+    return key_of(conn, tenant_id, key_id)
+
+
+def create_tenant(conn: Connection, tenant_id: str, name: str) -> TenantRecord:
+    created = now()
+    conn.execute(
+        insert(tenants).values(
+            id=tenant_id,
+            name=name,
+            webhook_secret="whsec_" + base64.b64encode(os.urandom(24)).decode(),
+            created_at=created,
+        )
+    )
+    return TenantRecord(tenant_id, name, created, None)
+
+
+def list_tenants(conn: Connection) -> list[TenantRecord]:
+    rows = conn.execute(
+        select(tenants.c.id, tenants.c.name, tenants.c.created_at, tenants.c.suspended_at).order_by(
+            tenants.c.created_at
+        )
+    )
+    return [TenantRecord(*r) for r in rows]
+
+
+def suspend_tenant(
+    conn: Connection, changes: Changes, tenant_id: str, suspended: bool
+) -> TenantRecord:
+    """Suspend (every key of the tenant stops working at once, on every replica) or resume
+    a tenant; raises `NotFound`."""
+    found = conn.execute(
+        update(tenants)
+        .where(tenants.c.id == tenant_id)
+        .values(suspended_at=now() if suspended else None)
+    ).rowcount
+    if not found:
+        raise NotFound(f"no tenant {tenant_id!r}; GET /v1/tenants lists them", field="id")
+    key_ids = conn.execute(select(api_keys.c.id).where(api_keys.c.tenant_id == tenant_id))
+    changes.revoked_keys.update(key_ids.scalars())
+    return next(t for t in list_tenants(conn) if t.id == tenant_id)
 
 
 def revoke_key(conn: Connection, changes: Changes, tenant_id: str, key_id: str) -> bool:

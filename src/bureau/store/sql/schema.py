@@ -46,6 +46,7 @@ tenants = Table(
     Column("name", String(200), nullable=False),
     Column("webhook_secret", String(100), nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("suspended_at", Float),
 )
 
 api_keys = Table(
@@ -59,6 +60,9 @@ api_keys = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
+    Column("expires_at", Float),
+    Column("previous_hash", String(64)),  # a rotated-out secret, valid until previous_until
+    Column("previous_until", Float),
 )
 
 agent_versions = Table(
