@@ -183,3 +183,13 @@ def test_tenants_are_isolated_and_can_be_suspended(tenancy: Tenancy) -> None:
     assert tenancy.other_tenant in [t["id"] for t in listed]
     own = operator.post("/v1/tenants/default/suspend")
     assert own.status_code == 422, "the operator cannot lock itself out"
+
+
+def test_a_key_cannot_lock_its_caller_out(tenancy: Tenancy) -> None:
+    admin = tenancy.operator.post("/v1/keys", json={"name": "self", "role": "admin"}).json()
+    with tenancy.as_(admin["secret"]) as client:
+        revoked = client.post(f"/v1/keys/{admin['id']}/revoke")
+        assert revoked.status_code == 409 and "another admin key" in revoked.json()["detail"]
+        hurried = client.post(f"/v1/keys/{admin['id']}/rotate", json={"grace_seconds": 0})
+        assert hurried.status_code == 409
+        assert client.get("/v1/keys").status_code == 200, "still works"

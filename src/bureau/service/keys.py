@@ -12,7 +12,7 @@ import time
 from bureau.auth.caller import Caller
 from bureau.auth.keys import issue_key
 from bureau.auth.scopes import Role, granted
-from bureau.errors import InvalidRequest
+from bureau.errors import Conflict, InvalidRequest
 from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate
 from bureau.store.catalog import CatalogStore
 from bureau.store.ids import new_id
@@ -26,6 +26,8 @@ from bureau.store.views import (
     key_view,
     tenant_view,
 )
+
+MIN_OWN_GRACE_SECONDS = 60.0
 
 
 def shown(record: ApiKeyRecord) -> KeyView:
@@ -55,15 +57,24 @@ class KeyService:
         return shown(await self._catalog.key(caller.tenant_id, key_id))
 
     async def revoke(self, caller: Caller, key_id: str) -> KeyView:
-        """Revoke the key at once on every replica; raises `NotFound`."""
+        """Revoke the key at once on every replica; raises `NotFound`, or `Conflict` for the
+        caller's own key (another admin key revokes it: nobody locks themselves out)."""
         caller.require("keys.revoke")
+        if key_id == caller.key_id:
+            raise Conflict("a key cannot revoke itself; revoke it with another admin key")
         await self._catalog.key(caller.tenant_id, key_id)  # NotFound for another tenant's
         await self._catalog.revoke_key(caller.tenant_id, key_id)
         return shown(await self._catalog.key(caller.tenant_id, key_id))
 
     async def rotate(self, caller: Caller, key_id: str, body: KeyRotate) -> KeyIssued:
-        """A new secret for the key; the old one works for `grace_seconds` more."""
+        """A new secret for the key; the old one works for `grace_seconds` more. Rotating
+        the caller's own key needs a grace period (its client must switch secrets first)."""
         caller.require("keys.rotate")
+        if key_id == caller.key_id and body.grace_seconds < MIN_OWN_GRACE_SECONDS:
+            raise Conflict(
+                f"rotating the key you call with needs grace_seconds of at least "
+                f"{MIN_OWN_GRACE_SECONDS:g}, so this client can switch to the new secret"
+            )
         key = issue_key(key_id=key_id)
         record = await self._catalog.rotate_key(
             caller.tenant_id, key_id, secret_hash=key.secret_hash, grace_seconds=body.grace_seconds

@@ -40,7 +40,7 @@ async def get_key(key_id: str, caller: CallerDep, service: ServiceDep) -> Orjson
 
 
 @router.post(
-    "/keys/{key_id}/revoke", response_model=KeyView, tags=["keys"], responses=problems(404)
+    "/keys/{key_id}/revoke", response_model=KeyView, tags=["keys"], responses=problems(404, 409)
 )
 async def revoke_key(key_id: str, caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
     """Revoke the key: it stops working at once, on every replica."""
@@ -51,7 +51,7 @@ async def revoke_key(key_id: str, caller: CallerDep, service: ServiceDep) -> Orj
     "/keys/{key_id}/rotate",
     response_model=KeyIssued,
     tags=["keys"],
-    responses=problems(*BODY, 404),
+    responses=problems(*BODY, 404, 409),
 )
 async def rotate_key(
     key_id: str, caller: CallerDep, service: ServiceDep, body: KeyRotate | None = None
