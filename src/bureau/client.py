@@ -52,6 +52,8 @@ STREAM_READ_SECONDS = 30.0  # at least twice the server's heartbeat interval (15
 Task = dict[str, Any]
 Event = dict[str, Any]
 Agent = dict[str, Any]
+Key = dict[str, Any]
+Tenant = dict[str, Any]
 
 
 class ClientError(BureauError):
@@ -291,6 +293,13 @@ class Client:
         found: Agent = self._json("GET", f"/v1/agents/{_segment(name)}")
         return found
 
+    def failures(self, agent: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest failed attempts of an agent the caller's tenant publishes, newest first:
+        `task_id`, `agent_version`, `status`, `attempt`, `error`, `traceback`, `at`."""
+        path = f"/v1/agents/{_segment(agent)}/failures"
+        found: list[dict[str, Any]] = self._json("GET", path, limit=limit)["failures"]
+        return found
+
     # -- tasks -------------------------------------------------------------------------
 
     def dispatch(
@@ -324,11 +333,11 @@ class Client:
             "on_busy": on_busy,
         }
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self._task("POST", "/v1/tasks", body, headers=headers)
+        return self._object("POST", "/v1/tasks", body, headers=headers)
 
     def task(self, id: str) -> Task:
         """The task as it is now."""
-        return self._task("GET", _task_path(id))
+        return self._object("GET", _task_path(id))
 
     def tasks(
         self,
@@ -421,19 +430,21 @@ class Client:
         task no longer waiting is a 409 `ApiError`.
         """
         body = {"text": text, "data": data, "question_id": question_id}
-        return self._task("POST", _task_path(id, "messages"), body)
+        return self._object("POST", _task_path(id, "messages"), body)
 
     def cancel(self, id: str) -> Task:
         """Request cancellation (durable; the task reaches `canceled` within bounded time)."""
-        return self._task("POST", _task_path(id, "cancel"), {})
+        return self._object("POST", _task_path(id, "cancel"), {})
 
     def accept(self, id: str, rating: int | None = None, comment: str | None = None) -> Task:
         """Accept a completed task's deliverable (settles its price); `rating` is 1..5."""
-        return self._task("POST", _task_path(id, "accept"), {"rating": rating, "comment": comment})
+        return self._object(
+            "POST", _task_path(id, "accept"), {"rating": rating, "comment": comment}
+        )
 
     def reject(self, id: str, reason: str, redo: bool = False) -> Task:
         """Reject a completed task's deliverable; `redo` asks for a new attempt."""
-        return self._task("POST", _task_path(id, "reject"), {"reason": reason, "redo": redo})
+        return self._object("POST", _task_path(id, "reject"), {"reason": reason, "redo": redo})
 
     def artifact(self, id: str, name: str) -> bytes:
         """The bytes of the task's artifact `name`."""
@@ -457,17 +468,76 @@ class Client:
             status, polled = page.get("status") or status, True
         return self.task(id) if polled else task
 
+    # -- API keys (a tenant's admins) -------------------------------------------------
+
+    def create_key(
+        self,
+        name: str,
+        role: str = "member",
+        scopes: list[str] | None = None,
+        expires_in_seconds: float | None = None,
+    ) -> Key:
+        """A new key of the caller's tenant, with its `secret` (in this answer only).
+
+        `scopes` narrows the role's scopes (`[]`: none; None: all of the role's).
+        """
+        body = {
+            "name": name,
+            "role": role,
+            "scopes": scopes,
+            "expires_in_seconds": expires_in_seconds,
+        }
+        return self._object("POST", "/v1/keys", body)
+
+    def keys(self) -> list[Key]:
+        """The tenant's keys, revoked ones too, oldest first; without their secrets."""
+        found: list[Key] = self._json("GET", "/v1/keys")["keys"]
+        return found
+
+    def key(self, id: str) -> Key:
+        """One key of the tenant, without its secret."""
+        return self._object("GET", _key_path(id))
+
+    def revoke_key(self, id: str) -> Key:
+        """Revoke the key (it stops working at once); returns the key."""
+        return self._object("POST", _key_path(id, "revoke"))
+
+    def rotate_key(self, id: str, grace_seconds: float = 3600.0) -> Key:
+        """A new secret for the key, in the answer's `secret` (this answer only); the old
+        secret keeps working until `previous_secret_until` (`grace_seconds` from now)."""
+        return self._object("POST", _key_path(id, "rotate"), {"grace_seconds": grace_seconds})
+
+    # -- tenants (the operator) --------------------------------------------------------
+
+    def create_tenant(self, name: str) -> Tenant:
+        """A new tenant with its first admin key in `admin_key` (its `secret` in this answer
+        only)."""
+        return self._object("POST", "/v1/tenants", {"name": name})
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant: `id`, `name`, `created_at`, `suspended`."""
+        found: list[Tenant] = self._json("GET", "/v1/tenants")["tenants"]
+        return found
+
+    def suspend_tenant(self, id: str) -> Tenant:
+        """Suspend the tenant (every key of it stops working); returns the tenant."""
+        return self._object("POST", _tenant_path(id, "suspend"))
+
+    def resume_tenant(self, id: str) -> Tenant:
+        """Lift the tenant's suspension; returns the tenant."""
+        return self._object("POST", _tenant_path(id, "resume"))
+
     # -- plumbing ----------------------------------------------------------------------
 
-    def _task(
+    def _object(
         self,
         method: str,
         path: str,
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Task:
-        task: Task = self._json(method, path, body=body, headers=headers)
-        return task
+    ) -> dict[str, Any]:
+        found: dict[str, Any] = self._json(method, path, body=body, headers=headers)
+        return found
 
     def _json(self, method: str, path: str, **options: Any) -> Any:
         """The decoded JSON answer of `_send(method, path, **options)`."""
@@ -519,5 +589,17 @@ def _segment(value: str) -> str:
     return quote(value, safe="@")
 
 
+def _path(collection: str, id: str, *rest: str) -> str:
+    return "/".join([collection, _segment(id), *(_segment(part) for part in rest)])
+
+
 def _task_path(id: str, *rest: str) -> str:
-    return "/".join(["/v1/tasks", _segment(id), *(_segment(part) for part in rest)])
+    return _path("/v1/tasks", id, *rest)
+
+
+def _key_path(id: str, *rest: str) -> str:
+    return _path("/v1/keys", id, *rest)
+
+
+def _tenant_path(id: str, *rest: str) -> str:
+    return _path("/v1/tenants", id, *rest)

@@ -193,3 +193,38 @@ def test_a_key_cannot_lock_its_caller_out(tenancy: Tenancy) -> None:
         hurried = client.post(f"/v1/keys/{admin['id']}/rotate", json={"grace_seconds": 0})
         assert hurried.status_code == 409
         assert client.get("/v1/keys").status_code == 200, "still works"
+
+
+def test_the_audit_log_records_every_change_and_no_secret(tenancy: Tenancy) -> None:
+    operator = tenancy.operator
+    made = operator.post("/v1/keys", json={"name": "audited", "role": "admin"}).json()
+    secrets = [made["secret"], tenancy.other_admin, tenancy.no_scope, tenancy.server.key]
+    with tenancy.as_(made["secret"]) as admin:
+        sent = {"X-Request-ID": "req-audit-1"}
+        task = admin.post("/v1/tasks", json={"agent": "asker", "goal": "x"}, headers=sent).json()
+        admin.post(f"/v1/tasks/{task['id']}/cancel")
+        spare = admin.post("/v1/keys", json={"name": "spare"}).json()
+        secrets.append(spare["secret"])
+        secrets.append(admin.post(f"/v1/keys/{spare['id']}/rotate").json()["secret"])
+        admin.post(f"/v1/keys/{spare['id']}/revoke")
+        assert admin.post("/v1/tenants", json={"name": "no"}).status_code == 403
+        records = admin.get("/v1/audit", params={"key_id": made["id"]}).json()["records"]
+        text = admin.get("/v1/audit", params={"limit": 200}).text
+    done = [(r["action"], r["target"], r["outcome"]) for r in reversed(records)]
+    assert done == [
+        ("tasks.dispatch", task["id"], "ok"),
+        ("tasks.cancel", task["id"], "ok"),
+        ("keys.create", spare["id"], "ok"),
+        ("keys.rotate", spare["id"], "ok"),
+        ("keys.revoke", spare["id"], "ok"),
+        ("tenants.create", None, "forbidden"),
+    ]
+    first = records[-1]
+    assert first["request_id"] == "req-audit-1" and first["address"] == "127.0.0.1"
+    assert first["role"] == "admin" and first["key_id"] == made["id"]
+    for secret in secrets:
+        assert secret not in text and secret.rsplit("_", 1)[-1] not in text
+    by_operator = operator.get("/v1/audit", params={"action": "tenants.create"}).json()
+    assert tenancy.other_tenant in [r["target"] for r in by_operator["records"]]
+    with tenancy.as_(tenancy.other_admin) as other:
+        assert made["id"] not in other.get("/v1/audit").text, "another tenant's log"

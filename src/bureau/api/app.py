@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bureau import __version__
 from bureau.api import errors, openapi
 from bureau.api.bodies import Parser
-from bureau.api.routes import agents, events, health, keys, tasks
+from bureau.api.routes import agents, audit, events, health, keys, tasks
 from bureau.node import Node
 
 CLOSE = {"connection": "close"}
@@ -140,7 +140,8 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     app.state.parser = Parser()
     errors.install(app)
     openapi.install(app, long_poll_max_seconds=node.settings.long_poll_max_seconds)
-    for module in (health, agents, tasks, events, keys) if node.roles.api else (health,):
+    routers = (health, agents, tasks, events, keys, audit)
+    for module in routers if node.roles.api else (health,):
         app.include_router(module.router)
     settings = node.settings
     app.add_middleware(

@@ -7,6 +7,7 @@ service's authenticator, which answers problem+json saying what to send.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bureau.auth.caller import Caller
 from bureau.node import Node
 from bureau.service import Service
+from bureau.store.ids import new_id
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -39,7 +41,19 @@ async def get_caller(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
     node: Node = request.app.state.node
-    return await node.service.auth.bearer(request.headers.get("authorization"))
+    caller = await node.service.auth.bearer(request.headers.get("authorization"))
+    return replace(
+        caller,
+        address=request.client.host if request.client else None,
+        request_id=_request_id(request.headers.get("x-request-id")),
+    )
+
+
+def _request_id(sent: str | None) -> str:
+    """The client's `X-Request-ID` when it is a sane token, else a new one (audit log)."""
+    if sent and len(sent) <= 64 and sent.isascii() and sent.isprintable():
+        return sent
+    return new_id("req_")
 
 
 NodeDep = Annotated[Node, Depends(get_node)]

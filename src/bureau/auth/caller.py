@@ -21,6 +21,9 @@ class Caller:
     role: Role
     granted: frozenset[Scope] | None = None
     """The key's scopes; None: all its role's."""
+    address: str | None = None
+    """The client's address, as the door saw it (for the audit log)."""
+    request_id: str | None = None
 
     @property
     def scopes(self) -> frozenset[Scope]:

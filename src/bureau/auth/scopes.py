@@ -23,6 +23,7 @@ class Scope(StrEnum):
     TASKS_WRITE = "tasks:write"
     WEBHOOKS_SECRET = "webhooks:secret"
     KEYS_MANAGE = "keys:manage"
+    AUDIT_READ = "audit:read"
     TENANTS_MANAGE = "tenants:manage"  # the platform operator only
 
 
@@ -44,9 +45,11 @@ OPERATIONS: dict[str, Scope] = {
     "keys.read": Scope.KEYS_MANAGE,
     "keys.revoke": Scope.KEYS_MANAGE,
     "keys.rotate": Scope.KEYS_MANAGE,
+    "audit.read": Scope.AUDIT_READ,
     "tenants.create": Scope.TENANTS_MANAGE,
     "tenants.read": Scope.TENANTS_MANAGE,
     "tenants.suspend": Scope.TENANTS_MANAGE,
+    "tenants.resume": Scope.TENANTS_MANAGE,
 }
 """Every operation a door may call, and the scope it needs."""
 
@@ -57,7 +60,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _VIEWER,
     Role.MEMBER: _MEMBER,
     Role.PUBLISHER: _PUBLISHER,
-    Role.ADMIN: _PUBLISHER | {Scope.WEBHOOKS_SECRET, Scope.KEYS_MANAGE},
+    Role.ADMIN: _PUBLISHER | {Scope.WEBHOOKS_SECRET, Scope.KEYS_MANAGE, Scope.AUDIT_READ},
 }
 """A tenant's roles; `tenants:manage` belongs to no role: only the operator's key has it."""
 

@@ -1,9 +1,11 @@
-"""The client commands other than `run`: the catalog (`agents`, `agent`), `task ...` and
-`dead-letters`. Each prints readable text, or with `--json` the JSON it got."""
+"""The client commands other than `run`, `keys` and `tenants`: the catalog (`agents`,
+`agent`, `failures`), `task ...` and `dead-letters`. Each prints readable text, or with
+`--json` the JSON it got."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,14 +14,21 @@ from bureau.cli.common import CommandError, connect, json_value
 from bureau.cli.follow import follow, outcome_code
 from bureau.cli.questions import reply_body
 from bureau.cli.render import emit_json, event_line
-from bureau.cli.views import agent_details, agents_table, task_report, tasks_table
+from bureau.cli.views import (
+    agent_details,
+    agents_table,
+    failures_report,
+    task_report,
+    tasks_table,
+)
 from bureau.client import STATUSES, STOP_STATUSES
 from bureau.states import TaskStatus
 
-__all__ = ["register"]
+__all__ = ["register", "seconds", "show"]
 
 
-def _show(args: argparse.Namespace, value: Any, text: str) -> None:
+def show(args: argparse.Namespace, value: Any, text: str) -> None:
+    """Print `text`, or with `--json` the JSON `value`."""
     if args.json:
         emit_json(value)
     else:
@@ -29,28 +38,35 @@ def _show(args: argparse.Namespace, value: Any, text: str) -> None:
 def cmd_agents(args: argparse.Namespace) -> int:
     with connect(args) as client:
         found = client.agents(q=args.q, capability=args.capability)
-        _show(args, {"agents": found}, agents_table(found))
+        show(args, {"agents": found}, agents_table(found))
     return 0
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
     with connect(args) as client:
         found = client.agent(args.name)
-        _show(args, found, agent_details(found))
+        show(args, found, agent_details(found))
+    return 0
+
+
+def cmd_failures(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        found = client.failures(args.name, limit=args.limit)
+    show(args, {"failures": found}, failures_report(args.name, found))
     return 0
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     with connect(args) as client:
         found = client.dead_letters()
-        _show(args, {"tasks": found}, tasks_table(found))
+        show(args, {"tasks": found}, tasks_table(found))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with connect(args) as client:
         task = client.task(args.id)
-        _show(args, task, task_report(task, client.url))
+        show(args, task, task_report(task, client.url))
     return 0
 
 
@@ -64,7 +80,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if page.get("next_cursor")
         else ""
     )
-    _show(args, page, tasks_table(page["tasks"]) + more)
+    show(args, page, tasks_table(page["tasks"]) + more)
     return 0
 
 
@@ -78,14 +94,14 @@ def cmd_events(args: argparse.Namespace) -> int:
     lines = [
         f"{event.get('seq'):>4}  {event.get('at')}  {event_line(event)}" for event in page["events"]
     ]
-    _show(args, page, "\n".join([*lines, f"task status: {page.get('status')}"]))
+    show(args, page, "\n".join([*lines, f"task status: {page.get('status')}"]))
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     with connect(args) as client:
         task = client.cancel(args.id)
-    _show(args, task, f"{task['id']}: cancel requested; status {task['status']}")
+    show(args, task, f"{task['id']}: cancel requested; status {task['status']}")
     return 0
 
 
@@ -103,14 +119,14 @@ def cmd_reply(args: argparse.Namespace) -> int:
         if args.question_id:
             body["question_id"] = args.question_id
         task = client.reply(args.id, **body)
-    _show(args, task, f"{task['id']}: reply sent; status {task['status']}")
+    show(args, task, f"{task['id']}: reply sent; status {task['status']}")
     return 0
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
     with connect(args) as client:
         task = client.accept(args.id, rating=args.rating, comment=args.comment)
-    _show(args, task, f"{task['id']}: accepted (cost {task.get('cost')})")
+    show(args, task, f"{task['id']}: accepted (cost {task.get('cost')})")
     return 0
 
 
@@ -118,7 +134,7 @@ def cmd_reject(args: argparse.Namespace) -> int:
     with connect(args) as client:
         task = client.reject(args.id, args.reason, redo=args.redo)
     redo = f"; redo started, status {task['status']}" if args.redo else ""
-    _show(args, task, f"{task['id']}: rejected{redo}")
+    show(args, task, f"{task['id']}: rejected{redo}")
     return 0
 
 
@@ -136,14 +152,14 @@ def cmd_artifact(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
     summary = {"task_id": args.id, "name": args.name, "path": str(path), "bytes": len(content)}
-    _show(args, summary, f"saved {args.name} to {path} ({len(content)} bytes)")
+    show(args, summary, f"saved {args.name} to {path} ({len(content)} bytes)")
     return 0
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
     with connect(args) as client:
         task = client.wait(args.id, timeout=args.timeout)
-        _show(args, task, task_report(task, client.url))
+        show(args, task, task_report(task, client.url))
     if task["status"] not in STOP_STATUSES:
         print(f"still {task['status']} after {args.timeout:g}s", file=sys.stderr)
         return 1
@@ -156,18 +172,20 @@ def _rating(text: str) -> int:
     return int(text)
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str, *, zero: bool = False) -> float:
+    """argparse type: a positive number of seconds (or 0 too, with `zero`)."""
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        kind = "non-negative" if zero else "positive"
+        raise argparse.ArgumentTypeError(f"expected a {kind} number of seconds, not {text!r}")
     return value
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add `agents`, `agent`, `task ...` and `dead-letters` to the CLI."""
+    """Add `agents`, `agent`, `failures`, `task ...` and `dead-letters` to the CLI."""
     agents = subparsers.add_parser("agents", parents=[common], help="list the agent catalog")
     agents.add_argument("--q", help="text to search in names and descriptions")
     agents.add_argument("--capability", help="only agents with this capability tag")
@@ -175,6 +193,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     agent = subparsers.add_parser("agent", parents=[common], help="show one agent and its versions")
     agent.add_argument("name", metavar="NAME")
     agent.set_defaults(func=cmd_agent)
+    failures = subparsers.add_parser(
+        "failures",
+        parents=[common],
+        help="the latest failed attempts of an agent you publish, with tracebacks",
+    )
+    failures.add_argument("name", metavar="NAME", help="the agent")
+    failures.add_argument("--limit", type=int, default=20, help="at most this many (1-100)")
+    failures.set_defaults(func=cmd_failures)
     dead = subparsers.add_parser(
         "dead-letters", parents=[common], help="tasks that failed after all their attempts"
     )
@@ -221,4 +247,4 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         cmd_wait,
         "wait until the task ends or asks a question (exit 1: failed or timed out)",
     )
-    wait.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="default: no limit")
+    wait.add_argument("--timeout", type=seconds, metavar="SECONDS", help="default: no limit")

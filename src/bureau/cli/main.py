@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import httpx
 
 from bureau import __version__
-from bureau.cli import commands, run
+from bureau.cli import admin, commands, run
 from bureau.cli.common import CommandError, common_options
 from bureau.cli.render import emit_json
 from bureau.client import ApiError, ClientError
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = common_options(suppress=True)
     run.register(subparsers, common)
     commands.register(subparsers, common)
+    admin.register(subparsers, common)
     return parser
 
 

@@ -1,8 +1,10 @@
-"""Readable views of the API's objects: agents, tasks, deliverables, artifacts, next steps."""
+"""Readable views of the API's objects: agents, tasks, deliverables, artifacts, next steps,
+an agent's failed attempts, API keys and tenants."""
 
 from __future__ import annotations
 
 import shlex
+from datetime import UTC, datetime
 from typing import Any
 
 from bureau.cli.render import pretty, preview, shorten, size, sla, table
@@ -13,11 +15,17 @@ __all__ = [
     "agents_table",
     "artifacts_block",
     "deliverable_block",
+    "failures_report",
+    "key_details",
+    "keys_table",
     "next_steps",
+    "secret_block",
     "task_details",
     "task_headline",
     "task_report",
     "tasks_table",
+    "tenant_line",
+    "tenants_table",
 ]
 
 HEADLINE_FIELDS = ("answer", "summary", "brief")
@@ -233,3 +241,95 @@ def task_report(task: dict[str, Any], base_url: str) -> str:
         blocks.append(deliverable_block(task["deliverable"]))
     blocks += [artifacts_block(task, base_url), next_steps(task)]
     return "\n\n".join(block for block in blocks if block)
+
+
+def failures_report(agent: str, failures: list[dict[str, Any]]) -> str:
+    """An agent's failed attempts, newest first: task, version, time, error and traceback."""
+    if not failures:
+        return f"No failed attempts of {agent}."
+    blocks = []
+    for failure in failures:
+        error = failure.get("error")
+        if isinstance(error, dict):
+            kind = f" ({error['type']})" if error.get("type") else ""
+            error = f"{error.get('code')}{kind}: {error.get('message')}"
+        lines = [
+            f"{failure.get('task_id')}  {agent}@{failure.get('agent_version')}  "
+            f"attempt {failure.get('attempt')}  {failure.get('status')}  {failure.get('at')}",
+            f"  error: {error}",
+        ]
+        if failure.get("traceback"):
+            lines.append(_indent(str(failure["traceback"]).rstrip(), "  | "))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _key_status(key: dict[str, Any]) -> str:
+    if key.get("revoked_at"):
+        return "revoked"
+    expires = key.get("expires_at")
+    if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
+        return "expired"
+    return "active"
+
+
+def keys_table(keys: list[dict[str, Any]]) -> str:
+    """API keys as a table (an API answer never holds their secrets)."""
+    if not keys:
+        return "No keys."
+    rows = [
+        [
+            key["id"],
+            key.get("name") or "",
+            key.get("role") or "?",
+            _key_status(key),
+            str(key.get("created_at") or "-"),
+            str(key.get("expires_at") or "never"),
+            ",".join(key.get("scopes") or []) or "-",
+        ]
+        for key in keys
+    ]
+    return table(["ID", "NAME", "ROLE", "STATUS", "CREATED", "EXPIRES", "SCOPES"], rows)
+
+
+def key_details(key: dict[str, Any]) -> str:
+    """One key: name, role, scopes, dates; never its secret."""
+    lines = [
+        f"{key['id']}  {key.get('name')!r}  role {key.get('role')}  {_key_status(key)}",
+        f"  scopes: {', '.join(key.get('scopes') or []) or 'none'}",
+        f"  created {key.get('created_at')}, expires {key.get('expires_at') or 'never'}, "
+        f"revoked {key.get('revoked_at') or '-'}",
+    ]
+    if key.get("previous_secret_until"):
+        lines.append(f"  the previous secret works until {key['previous_secret_until']}")
+    return "\n".join(lines)
+
+
+def secret_block(issued: dict[str, Any], label: str = "Secret") -> str:
+    """A newly issued key's secret, which the API shows this once."""
+    return f"{label} (shown once, store it now; Bureau keeps only its hash):\n  {issued['secret']}"
+
+
+def _tenant_status(tenant: dict[str, Any]) -> str:
+    return "suspended" if tenant.get("suspended") else "active"
+
+
+def tenant_line(tenant: dict[str, Any]) -> str:
+    """`ID  'NAME'  active|suspended` on one line."""
+    return f"{tenant['id']}  {tenant.get('name')!r}  {_tenant_status(tenant)}"
+
+
+def tenants_table(tenants: list[dict[str, Any]]) -> str:
+    """Tenants as a table."""
+    if not tenants:
+        return "No tenants."
+    rows = [
+        [
+            tenant["id"],
+            _tenant_status(tenant),
+            str(tenant.get("created_at") or "-"),
+            tenant.get("name") or "",
+        ]
+        for tenant in tenants
+    ]
+    return table(["ID", "STATUS", "CREATED", "NAME"], rows)

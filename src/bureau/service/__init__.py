@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bureau.auth.authenticator import Authenticator
 from bureau.engine.artifacts import LocalArtifactStore
+from bureau.service.audit import AuditService
 from bureau.service.catalog import CatalogService
 from bureau.service.events import HEARTBEAT, EventPage, EventService
 from bureau.service.keys import KeyService, TenantService
@@ -23,8 +24,8 @@ __all__ = ["HEARTBEAT", "EventPage", "Service", "TaskDetail"]
 
 
 class Service:
-    """`tasks`, `events`, `catalog`, `keys`, `tenants`, and `auth` (credentials to a
-    `Caller`)."""
+    """`tasks`, `events`, `catalog`, `keys`, `tenants`, `audit`, and `auth` (credentials to
+    a `Caller`)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Service:
         self.catalog = CatalogService(store)
         self.keys = KeyService(store)
         self.tenants = TenantService(store)
+        self.audit = AuditService(store)
 
     async def ready(self) -> None:
         """Raises unless the database answers."""

@@ -13,6 +13,7 @@ from bureau.auth.caller import Caller
 from bureau.auth.keys import issue_key
 from bureau.auth.scopes import Role, granted
 from bureau.errors import Conflict, InvalidRequest
+from bureau.service.audit import Auditor
 from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate
 from bureau.store.catalog import CatalogStore
 from bureau.store.ids import new_id
@@ -41,12 +42,14 @@ def issued(record: ApiKeyRecord, secret: str) -> KeyIssued:
 class KeyService:
     def __init__(self, store: Store) -> None:
         self._catalog = store.catalog
+        self._audit = Auditor(store.audit)
 
     async def create(self, caller: Caller, body: KeyCreate) -> KeyIssued:
         """A new key of the caller's tenant; raises `InvalidRequest` for scopes the role
         does not hold."""
-        caller.require("keys.create")
-        return await create_key(self._catalog, caller.tenant_id, body)
+        async with self._audit.record(caller, "keys.create") as entry:
+            entry.target_of = lambda record: str(record.id)
+            return await create_key(self._catalog, caller.tenant_id, body)
 
     async def list(self, caller: Caller) -> list[KeyView]:
         caller.require("keys.read")
@@ -59,26 +62,29 @@ class KeyService:
     async def revoke(self, caller: Caller, key_id: str) -> KeyView:
         """Revoke the key at once on every replica; raises `NotFound`, or `Conflict` for the
         caller's own key (another admin key revokes it: nobody locks themselves out)."""
-        caller.require("keys.revoke")
-        if key_id == caller.key_id:
-            raise Conflict("a key cannot revoke itself; revoke it with another admin key")
-        await self._catalog.key(caller.tenant_id, key_id)  # NotFound for another tenant's
-        await self._catalog.revoke_key(caller.tenant_id, key_id)
+        async with self._audit.record(caller, "keys.revoke", key_id):
+            if key_id == caller.key_id:
+                raise Conflict("a key cannot revoke itself; revoke it with another admin key")
+            await self._catalog.key(caller.tenant_id, key_id)  # NotFound for another tenant's
+            await self._catalog.revoke_key(caller.tenant_id, key_id)
         return shown(await self._catalog.key(caller.tenant_id, key_id))
 
     async def rotate(self, caller: Caller, key_id: str, body: KeyRotate) -> KeyIssued:
         """A new secret for the key; the old one works for `grace_seconds` more. Rotating
         the caller's own key needs a grace period (its client must switch secrets first)."""
-        caller.require("keys.rotate")
-        if key_id == caller.key_id and body.grace_seconds < MIN_OWN_GRACE_SECONDS:
-            raise Conflict(
-                f"rotating the key you call with needs grace_seconds of at least "
-                f"{MIN_OWN_GRACE_SECONDS:g}, so this client can switch to the new secret"
+        async with self._audit.record(caller, "keys.rotate", key_id):
+            if key_id == caller.key_id and body.grace_seconds < MIN_OWN_GRACE_SECONDS:
+                raise Conflict(
+                    f"rotating the key you call with needs grace_seconds of at least "
+                    f"{MIN_OWN_GRACE_SECONDS:g}, so this client can switch to the new secret"
+                )
+            key = issue_key(key_id=key_id)
+            record = await self._catalog.rotate_key(
+                caller.tenant_id,
+                key_id,
+                secret_hash=key.secret_hash,
+                grace_seconds=body.grace_seconds,
             )
-        key = issue_key(key_id=key_id)
-        record = await self._catalog.rotate_key(
-            caller.tenant_id, key_id, secret_hash=key.secret_hash, grace_seconds=body.grace_seconds
-        )
         return issued(record, key.plaintext)
 
 
@@ -108,11 +114,13 @@ async def create_key(catalog: CatalogStore, tenant_id: str, body: KeyCreate) -> 
 class TenantService:
     def __init__(self, store: Store) -> None:
         self._catalog = store.catalog
+        self._audit = Auditor(store.audit)
 
     async def create(self, caller: Caller, body: TenantCreate) -> TenantCreated:
         """A new tenant with its first admin key (shown once)."""
-        caller.require("tenants.create")
-        tenant = await self._catalog.create_tenant(new_id("ten_"), body.name)
+        async with self._audit.record(caller, "tenants.create") as entry:
+            entry.target_of = lambda created: str(created.id)
+            tenant = await self._catalog.create_tenant(new_id("ten_"), body.name)
         admin = await create_key(
             self._catalog,
             tenant.id,
@@ -127,7 +135,8 @@ class TenantService:
     async def suspend(self, caller: Caller, tenant_id: str, suspended: bool) -> TenantView:
         """Suspend a tenant (its keys stop working at once) or resume it; raises
         `NotFound`, or `InvalidRequest` for the caller's own tenant."""
-        caller.require("tenants.suspend")
-        if tenant_id == caller.tenant_id and suspended:
-            raise InvalidRequest("the operator's own tenant cannot be suspended", field="id")
-        return tenant_view(await self._catalog.suspend_tenant(tenant_id, suspended))
+        action = "tenants.suspend" if suspended else "tenants.resume"
+        async with self._audit.record(caller, action, tenant_id):
+            if tenant_id == caller.tenant_id and suspended:
+                raise InvalidRequest("the operator's own tenant cannot be suspended", field="id")
+            return tenant_view(await self._catalog.suspend_tenant(tenant_id, suspended))

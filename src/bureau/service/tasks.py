@@ -15,10 +15,11 @@ from bureau.engine.admission import new_task
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.validation import check
 from bureau.errors import InvalidRequest
+from bureau.service.audit import Auditor
 from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
 from bureau.states import TaskStatus
 from bureau.store.codec import iso, now
-from bureau.store.records import ArtifactRecord, TaskPage, TaskRecord, WebhookDelivery
+from bureau.store.records import ArtifactRecord, NewTask, TaskPage, TaskRecord, WebhookDelivery
 from bureau.store.store import Store
 from bureau.webhooks.destinations import Network, refusal_of_url
 
@@ -50,6 +51,7 @@ class TaskService:
         self._tasks = store.tasks
         self._catalog = store.catalog
         self._outbox = store.outbox
+        self._audit = Auditor(store.audit)
         self._artifacts = artifacts
         self.max_deadline_seconds = max_deadline_seconds
         self.webhook_allowed_networks = list(webhook_allowed_networks)
@@ -62,7 +64,20 @@ class TaskService:
         the same request returns the first task (`created=False`); with another request
         raises `IdempotencyConflict`. Raises `NotFound` (agent), `InvalidRequest` (input,
         profile, deadline, an empty key, a refused webhook URL), `SessionBusy`, `Forbidden`."""
-        caller.require("tasks.dispatch")
+        async with self._audit.record(caller, "tasks.dispatch") as entry:
+            new = await self._admit(caller, request, idempotency_key)
+            body = request.model_dump(mode="json", exclude_none=True)
+            entry.target_of = lambda created: str(created[0].id)
+            task, created = await self._tasks.create(new, idempotency_key, request_hash(body))
+            if created:
+                return TaskDetail(task)
+            replayed = await self._detail(caller, task.id)
+            return TaskDetail(replayed.task, replayed.artifacts, created=False)
+
+    async def _admit(
+        self, caller: Caller, request: TaskCreate, idempotency_key: str | None
+    ) -> NewTask:
+        """The task `request` makes, checked against the service's rules and the agent."""
         if idempotency_key is not None and not idempotency_key.strip():
             raise InvalidRequest(
                 "Idempotency-Key is empty: send a unique key per request, or no header",
@@ -83,7 +98,7 @@ class TaskService:
                 field="deadline_seconds",
             )
         version = await self._catalog.resolve_version(caller.tenant_id, request.agent)
-        new = new_task(
+        return new_task(
             version,
             tenant_id=caller.tenant_id,
             goal=request.goal,
@@ -95,12 +110,6 @@ class TaskService:
             webhook_url=str(request.webhook.url) if request.webhook else None,
             metadata=request.metadata,
         )
-        body = request.model_dump(mode="json", exclude_none=True)
-        task, created = await self._tasks.create(new, idempotency_key, request_hash(body))
-        if created:
-            return TaskDetail(task)
-        replayed = await self._detail(caller, task.id)
-        return TaskDetail(replayed.task, replayed.artifacts, created=False)
 
     async def get(self, caller: Caller, task_id: str) -> TaskDetail:
         """The task and its artifacts; raises `NotFound` (also for another tenant's task)."""
@@ -138,45 +147,52 @@ class TaskService:
         """Answer the open question (compare-and-set on `question_id`: of concurrent replies
         one wins, the others get `QuestionAlreadyAnswered`) or add context to a running
         task. A reply to a question with a schema must fit it (`data`, or `text`)."""
-        caller.require("tasks.message")
-        if message.text is None and message.data is None:
-            raise InvalidRequest("send `text` or `data`")
-        data = message.data
-        task = await self._tasks.get(caller.tenant_id, task_id)
-        answering = task.status == TaskStatus.INPUT_REQUIRED and (
-            message.question_id is None or message.question_id == task.question_id
-        )
-        schema = (task.question or {}).get("schema") if answering else None
-        if schema is not None:
-            data = data if data is not None else message.text
-            check(schema, data, "the reply")
-        await self._tasks.add_message(
-            caller.tenant_id, task_id, text=message.text, data=data, question_id=message.question_id
-        )
+        async with self._audit.record(caller, "tasks.message", task_id):
+            if message.text is None and message.data is None:
+                raise InvalidRequest("send `text` or `data`")
+            data = message.data
+            task = await self._tasks.get(caller.tenant_id, task_id)
+            answering = task.status == TaskStatus.INPUT_REQUIRED and (
+                message.question_id is None or message.question_id == task.question_id
+            )
+            schema = (task.question or {}).get("schema") if answering else None
+            if schema is not None:
+                data = data if data is not None else message.text
+                check(schema, data, "the reply")
+            await self._tasks.add_message(
+                caller.tenant_id,
+                task_id,
+                text=message.text,
+                data=data,
+                question_id=message.question_id,
+            )
         return await self._detail(caller, task_id)
 
     async def cancel(self, caller: Caller, task_id: str) -> TaskDetail:
         """Cancel the task and its unfinished children, durably; a running one is stopped.
         Raises `InvalidState` when it already finished."""
-        caller.require("tasks.cancel")
-        await self._tasks.cancel(caller.tenant_id, task_id, f"canceled by key {caller.key_id}")
+        async with self._audit.record(caller, "tasks.cancel", task_id):
+            reason = f"canceled by key {caller.key_id}"
+            await self._tasks.cancel(caller.tenant_id, task_id, reason)
         return await self._detail(caller, task_id)
 
     async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:
         """Accept a completed deliverable (its cost is captured)."""
-        caller.require("tasks.review")
         review = {**body.model_dump(), "at": iso(now())}
-        await self._tasks.review(caller.tenant_id, task_id, accept=True, review=review, redo=False)
+        async with self._audit.record(caller, "tasks.review", task_id):
+            await self._tasks.review(
+                caller.tenant_id, task_id, accept=True, review=review, redo=False
+            )
         return await self._detail(caller, task_id)
 
     async def reject(self, caller: Caller, task_id: str, body: RejectBody) -> TaskDetail:
         """Reject a completed deliverable (its hold is released); `redo` runs the task again
         with the reason as feedback."""
-        caller.require("tasks.review")
         review = {"reason": body.reason, "redo": body.redo, "at": iso(now())}
-        await self._tasks.review(
-            caller.tenant_id, task_id, accept=False, review=review, redo=body.redo
-        )
+        async with self._audit.record(caller, "tasks.review", task_id):
+            await self._tasks.review(
+                caller.tenant_id, task_id, accept=False, review=review, redo=body.redo
+            )
         return await self._detail(caller, task_id)
 
     async def artifact(

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from bureau.notify.base import Notifier
 from bureau.store.base import Database
+from bureau.store.sql.audit import PENDING
 from bureau.store.sql.common import Changes
 
 T = TypeVar("T")
@@ -26,16 +27,25 @@ class Transactions:
     async def write(
         self, op: Callable[[Connection, Changes], T], *, interactive: bool = False
     ) -> T:
-        """`interactive`: a caller (an API request) waits on it (see `Database.write`)."""
+        """`interactive`: a caller (an API request) waits on it (see `Database.write`). The
+        first write of an audited operation appends its record in the same transaction
+        (`bureau.store.audit`)."""
         committed: list[Changes] = []
+        entry = PENDING.get()
+        if entry is not None and entry.written:
+            entry = None
 
         def attempt(conn: Connection) -> T:
             changes = Changes()  # fresh on every attempt: a batch may be re-run
             result = op(conn, changes)
+            if entry is not None:
+                entry.append(conn, "ok", result)
             committed[:] = [changes]
             return result
 
         result = await self.db.write(attempt, interactive=interactive)
+        if entry is not None:
+            entry.written = True
         self._publish(committed[0])
         return result
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, inspect, select, text, update
 
 from bureau.errors import SchemaVersionMismatch
 from bureau.store.codec import loads
-from bureau.store.sql.schema import metadata, schema_info, webhook_deliveries
+from bureau.store.sql.schema import audit, metadata, schema_info, webhook_deliveries
 
 
 def _initial(conn: Connection) -> None:
@@ -37,9 +37,10 @@ def _traces_and_delivery_references(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE webhook_deliveries DROP COLUMN payload"))
 
 
-def _key_lifecycle(conn: Connection) -> None:
+def _tenancy(conn: Connection) -> None:
     """Version 3: keys expire and rotate (the old secret valid for a grace period); tenants
-    can be suspended."""
+    can be suspended; the audit log."""
+    audit.create(conn)
     for statement in (
         "ALTER TABLE api_keys ADD COLUMN expires_at FLOAT",
         "ALTER TABLE api_keys ADD COLUMN previous_hash VARCHAR(64)",
@@ -52,7 +53,7 @@ def _key_lifecycle(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial,
     _traces_and_delivery_references,
-    _key_lifecycle,
+    _tenancy,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -292,6 +292,23 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One state-changing call: who (key, role, address), what (action, target), when,
+    and how it ended (`ok`, or the error's code). Never a secret, never a request body."""
+
+    id: str
+    tenant_id: str
+    at: float
+    key_id: str
+    role: str
+    action: str
+    target: str | None
+    outcome: str
+    address: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TenantRecord:
     id: str
     name: str

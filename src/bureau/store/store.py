@@ -19,6 +19,7 @@ from pathlib import Path
 from bureau.notify.base import Notifier
 from bureau.store import migrations
 from bureau.store._transactions import Transactions
+from bureau.store.audit import AuditStore
 from bureau.store.catalog import CatalogStore
 from bureau.store.factory import open_database
 from bureau.store.metrics import MetricsStore
@@ -39,6 +40,7 @@ class Store:
         self.catalog = CatalogStore(self._tx)
         self.outbox = WebhookOutbox(self._tx)
         self.metrics = MetricsStore(self._tx)
+        self.audit = AuditStore(self._tx)
 
     def migrate(self) -> tuple[int, int]:
         """Blocking: apply missing schema migrations; returns (from, to) versions. Raises

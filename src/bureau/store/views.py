@@ -19,6 +19,7 @@ from bureau.store.records import (
     AgentVersionRecord,
     ApiKeyRecord,
     ArtifactRecord,
+    AuditRecord,
     Event,
     Reputation,
     TaskRecord,
@@ -396,4 +397,36 @@ def tenant_view(record: TenantRecord) -> TenantView:
         "name": record.name,
         "created_at": iso(record.created_at),
         "suspended": record.suspended_at is not None,
+    }
+
+
+class AuditView(TypedDict):
+    id: str
+    at: str | None
+    key_id: str
+    role: str
+    action: str
+    target: str | None
+    outcome: str
+    """`ok`, or the stable code of the error the call ended with."""
+    address: str | None
+    request_id: str | None
+
+
+class AuditList(TypedDict):
+    records: list[AuditView]
+    next_cursor: str | None
+
+
+def audit_view(record: AuditRecord) -> AuditView:
+    return {
+        "id": record.id,
+        "at": iso(record.at),
+        "key_id": record.key_id,
+        "role": record.role,
+        "action": record.action,
+        "target": record.target,
+        "outcome": record.outcome,
+        "address": record.address,
+        "request_id": record.request_id,
     }

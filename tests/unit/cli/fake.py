@@ -3,7 +3,8 @@
 It keeps tasks and their event logs, answers JSON and SSE like the real API (an SSE response
 carries the events after `Last-Event-ID` and then ends, so clients resume), and replays a
 csv-analyst-like run: plan, a step, a question with an enum, and after the reply the rest of
-the work, an artifact and the deliverable.
+the work, an artifact and the deliverable. It also manages API keys and tenants (secrets
+in the answers that issue them only) and lists one failed attempt of csv-analyst.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import httpx
 import orjson
+
+from bureau.cli.main import main
 
 API_KEY = "test-key"
 URL = "http://bureau.test"
@@ -34,6 +37,25 @@ AGENT = {
     "input_schema": {"type": "object", "properties": {"csv": {"type": "string"}}},
     "reputation": {"tasks": 0},
 }
+
+FAILURE = {
+    "task_id": "task_9",
+    "agent_version": "1.0.0",
+    "status": "failed",
+    "attempt": 2,
+    "error": {"code": "agent_error", "message": "no column 'x'", "type": "KeyError"},
+    "traceback": "Traceback (most recent call last):\n  File \"agent.py\", line 3\nKeyError: 'x'\n",
+    "at": "2025-01-01T00:00:00Z",
+}
+ROLE_SCOPES = {
+    "viewer": ["agents:read", "tasks:read"],
+    "member": ["agents:read", "tasks:read", "tasks:write"],
+}
+
+
+def bureau(fake: FakeBureau, *argv: str) -> int:
+    """Run the `bureau` command against `fake`; returns its exit code."""
+    return main(["--url", URL, "--api-key", API_KEY, *argv], transport=fake.transport)
 
 
 def problem(status: int, code: str, detail: str) -> httpx.Response:
@@ -57,6 +79,8 @@ class FakeBureau:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[httpx.Request] = []
+        self.keys: dict[str, dict[str, Any]] = {}
+        self.tenants: dict[str, dict[str, Any]] = {}
         self.transport = httpx.MockTransport(self.handle)
 
     def bodies(self, method: str, path: str) -> list[Any]:
@@ -142,6 +166,54 @@ class FakeBureau:
         self.finish(task_id, body)
         return httpx.Response(200, json=task)
 
+    def issue_key(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A new key (the view the fake keeps) with its secret (the answer only)."""
+        key_id = f"key_{len(self.keys) + 1}"
+        role = body.get("role", "member")
+        self.keys[key_id] = {
+            "id": key_id,
+            "name": body["name"],
+            "role": role,
+            "scopes": body.get("scopes", ROLE_SCOPES.get(role, [])),
+            "created_at": "2025-01-01T00:00:00Z",
+            "expires_at": "2999-01-01T00:00:00Z" if body.get("expires_in_seconds") else None,
+            "revoked_at": None,
+            "previous_secret_until": None,
+        }
+        return {**self.keys[key_id], "secret": f"bk_{key_id}_s{len(self.requests)}"}
+
+    def key_action(self, key_id: str, action: str | None, body: Any) -> httpx.Response:
+        if key_id not in self.keys:
+            return problem(404, "not_found", f"no key {key_id!r} in this tenant")
+        key = self.keys[key_id]
+        if action == "revoke":
+            key["revoked_at"] = "2025-01-02T00:00:00Z"
+        if action == "rotate":
+            grace = (body or {}).get("grace_seconds", 3600.0)
+            key["previous_secret_until"] = f"+{grace:g}s" if grace else None
+            return httpx.Response(200, json={**key, "secret": f"bk_{key_id}_new"})
+        return httpx.Response(200, json=key)
+
+    def tenant_action(self, path: str, method: str, body: Any) -> httpx.Response:
+        if path == "/v1/tenants" and method == "POST":
+            tenant_id = f"ten_{len(self.tenants) + 1}"
+            tenant = {
+                "id": tenant_id,
+                "name": body["name"],
+                "created_at": "2025",
+                "suspended": False,
+            }
+            self.tenants[tenant_id] = tenant
+            admin = self.issue_key({"name": "admin", "role": "admin"})
+            return httpx.Response(201, json={**tenant, "admin_key": admin})
+        if path == "/v1/tenants":
+            return httpx.Response(200, json={"tenants": list(self.tenants.values())})
+        tenant_id, _, action = path.removeprefix("/v1/tenants/").rpartition("/")
+        if tenant_id not in self.tenants:
+            return problem(404, "not_found", f"no tenant {tenant_id!r}")
+        self.tenants[tenant_id]["suspended"] = action == "suspend"
+        return httpx.Response(200, json=self.tenants[tenant_id])
+
     def stream(self, request: httpx.Request, task_id: str) -> httpx.Response:
         after = int(request.headers.get("last-event-id") or 0)
         frames = [b"retry: 1\n\n", b": ping\n\n"]
@@ -156,8 +228,19 @@ class FakeBureau:
             return problem(401, "unauthenticated", "missing or invalid API key")
         path, method = request.url.path, request.method
         params = request.url.params
+        body = orjson.loads(request.content) if request.content else None
         if path == "/v1/agents":
             return httpx.Response(200, json={"agents": [AGENT]})
+        if path == "/v1/agents/csv-analyst/failures":
+            return httpx.Response(200, json={"failures": [FAILURE][: int(params["limit"])]})
+        if path == "/v1/keys" and method == "POST":
+            return httpx.Response(201, json=self.issue_key(body))
+        if path == "/v1/keys":
+            return httpx.Response(200, json={"keys": list(self.keys.values())})
+        if key := re.fullmatch(r"/v1/keys/([^/]+)(?:/(\w+))?", path):
+            return self.key_action(key[1], key[2], body)
+        if path.startswith("/v1/tenants"):
+            return self.tenant_action(path, method, body)
         if path == "/v1/tasks" and method == "POST":
             return httpx.Response(202, json=self.create_task(orjson.loads(request.content)))
         if path == "/v1/tasks":

@@ -10,11 +10,7 @@ import orjson
 import pytest
 
 from bureau.cli.main import main
-from tests.unit.cli.fake import API_KEY, REPORT, URL, FakeBureau
-
-
-def bureau(fake: FakeBureau, *argv: str) -> int:
-    return main(["--url", URL, "--api-key", API_KEY, *argv], transport=fake.transport)
+from tests.unit.cli.fake import REPORT, URL, FakeBureau, bureau
 
 
 def new_task(fake: FakeBureau, finished: bool = False) -> str:

@@ -170,3 +170,44 @@ def test_wait_long_polls_the_event_log(fake: FakeBureau) -> None:
     assert len(polls) == 1
     assert polls[0].url.params["after"] == "0"
     assert 0 < float(polls[0].url.params["wait"]) <= 5
+
+
+def test_keys_and_tenants(fake: FakeBureau) -> None:
+    with client_for(fake, api_key=API_KEY) as client:
+        issued = client.create_key("ci", role="viewer", scopes=[], expires_in_seconds=60)
+        assert issued["secret"].startswith("bk_key_1_")
+        listed = client.keys()
+        assert [key["id"] for key in listed] == ["key_1"]
+        assert "secret" not in client.key("key_1")
+        assert client.rotate_key("key_1", grace_seconds=0)["secret"] == "bk_key_1_new"
+        assert client.revoke_key("key_1")["revoked_at"]
+        tenant = client.create_tenant("acme")
+        assert tenant["admin_key"]["role"] == "admin"
+        assert client.suspend_tenant(tenant["id"])["suspended"] is True
+        assert client.resume_tenant(tenant["id"])["suspended"] is False
+        assert [found["id"] for found in client.tenants()] == [tenant["id"]]
+        assert client.failures("csv-analyst", limit=1)[0]["task_id"] == "task_9"
+    assert fake.bodies("POST", "/v1/keys")[0] == {
+        "name": "ci",
+        "role": "viewer",
+        "scopes": [],  # no scope at all, not the role's
+        "expires_in_seconds": 60,
+    }
+    assert fake.bodies("POST", "/v1/keys/key_1/rotate") == [{"grace_seconds": 0}]
+    assert fake.requests[-1].url.params["limit"] == "1"
+
+
+def test_ids_are_percent_encoded_in_paths(fake: FakeBureau) -> None:
+    with client_for(fake, api_key=API_KEY) as client:
+        for call in (client.key, client.revoke_key, client.suspend_tenant):
+            with pytest.raises(ApiError):
+                call("a/b c")
+        with pytest.raises(ApiError):
+            client.failures("a/b")
+    paths = [request.url.raw_path.decode() for request in fake.requests]
+    assert paths == [
+        "/v1/keys/a%2Fb%20c",
+        "/v1/keys/a%2Fb%20c/revoke",
+        "/v1/tenants/a%2Fb%20c/suspend",
+        "/v1/agents/a%2Fb/failures?limit=20",
+    ]

@@ -235,6 +235,22 @@ webhook_attempts = Table(
     Column("duration_ms", Float, nullable=False),
 )
 
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", String(40), primary_key=True),  # sorts by time: the page cursor
+    Column("tenant_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200)),
+    Column("outcome", String(40), nullable=False),  # ok, or the error's code
+    Column("address", String(64)),
+    Column("request_id", String(64)),
+    Index("ix_audit_tenant", "tenant_id", "id"),
+)
+
 ledger = Table(
     "ledger",
     metadata,
