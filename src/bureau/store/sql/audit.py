@@ -34,8 +34,11 @@ class AuditEntry:
 PENDING: ContextVar[AuditEntry | None] = ContextVar("bureau_audit", default=None)
 
 
+_INSERT = insert(audit)
+
+
 def append(conn: Connection, entry: dict[str, Any]) -> None:
-    conn.execute(insert(audit).values(id=new_id("aud_"), at=now(), **entry))
+    conn.execute(_INSERT, {"id": new_id("aud_"), "at": now(), **entry})
 
 
 def page(
