@@ -28,6 +28,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bureau.errors import UsageError
+from bureau.store.sql import audit
 from bureau.store.sql._batching import Pending, Transaction, resolve, settle_batch
 from bureau.store.sql.queue import claim_statement
 
@@ -104,7 +105,13 @@ class PostgresDatabase:
         while True:
             try:
                 with self.engine.begin() as conn:
-                    return [op(conn) for op in ops]
+                    try:
+                        results = [op(conn) for op in ops]
+                        audit.flush(conn)
+                    except BaseException:
+                        audit.discard(conn)
+                        raise
+                    return results
             except IntegrityError:
                 if raced:
                     raise

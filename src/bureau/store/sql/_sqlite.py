@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from bureau.store.sql import audit
 from bureau.store.sql._batching import Pending, resolve, settle_batch
 from bureau.store.sql.queue import claim_statement
 
@@ -75,8 +76,10 @@ class SqliteDatabase:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             results = [op(conn) for op in ops]
+            audit.flush(conn)
             conn.exec_driver_sql("COMMIT")
         except BaseException:
+            audit.discard(conn)
             conn.exec_driver_sql("ROLLBACK")
             raise
         return results

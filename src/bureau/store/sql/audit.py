@@ -28,17 +28,31 @@ class AuditEntry:
     def append(self, conn: Connection, outcome: str, result: Any = None) -> None:
         if self.target is None and self.target_of is not None and result is not None:
             self.target = self.target_of(result)
-        append(conn, {**self.fields, "target": self.target, "outcome": outcome})
+        queue(conn, {**self.fields, "target": self.target, "outcome": outcome})
 
 
 PENDING: ContextVar[AuditEntry | None] = ContextVar("bureau_audit", default=None)
 
 
 _INSERT = insert(audit)
+_QUEUED = "bureau_audit_rows"
 
 
-def append(conn: Connection, entry: dict[str, Any]) -> None:
-    conn.execute(_INSERT, {"id": new_id("aud_"), "at": now(), **entry})
+def queue(conn: Connection, entry: dict[str, Any]) -> None:
+    """Add a record to the transaction's; `flush` inserts them all in one statement before
+    it commits (a group-committed batch of dispatches costs one INSERT, not one each)."""
+    conn.info.setdefault(_QUEUED, []).append({"id": new_id("aud_"), "at": now(), **entry})
+
+
+def flush(conn: Connection) -> None:
+    """Insert the transaction's queued records; the backends call it before COMMIT."""
+    if rows := conn.info.pop(_QUEUED, None):
+        conn.execute(_INSERT, rows)
+
+
+def discard(conn: Connection) -> None:
+    """Forget the queued records of a transaction rolled back."""
+    conn.info.pop(_QUEUED, None)
 
 
 def page(
