@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     agents: list[str] = Field(default_factory=list)
     demo_agents: bool = True
     bootstrap_admin_key: SecretStr | None = None
+    secret_keys: list[SecretStr] = Field(default_factory=list)
+    """Fernet keys sealing per-tenant secrets at rest: the first seals, all open. Default:
+    one made in DATA_DIR/secret-key."""
 
     worker_concurrency: int = Field(64, ge=1)
     lease_seconds: float = Field(10.0, gt=0, le=600)

@@ -23,6 +23,7 @@ from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
 from bureau.sdk.decorator import AgentDefinition
 from bureau.service import Service
+from bureau.store.sealing import Sealer, local_key
 from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
 
@@ -48,7 +49,9 @@ class Node:
         self.notifier: Notifier = (
             RedisNotifier(settings.redis_url) if settings.redis_url else LocalNotifier()
         )
-        self.store = Store(settings.database_url, settings.sqlite_path, self.notifier)
+        keys = [k.get_secret_value() for k in settings.secret_keys]
+        sealer = Sealer(keys or [local_key(settings.data_dir)])
+        self.store = Store(settings.database_url, settings.sqlite_path, self.notifier, sealer)
         self.artifact_store = LocalArtifactStore(
             settings.artifacts_dir, settings.max_artifact_bytes
         )
@@ -75,6 +78,7 @@ class Node:
             self.store.migrate()
         else:
             self.store.check_schema()
+        self.store.catalog.reseal_secrets()  # after a key rotation, or from plain text
         preset = self.settings.bootstrap_admin_key
         key = issue_key(preset.get_secret_value() if preset else None)
         catalog = self.store.catalog

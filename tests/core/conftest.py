@@ -30,6 +30,7 @@ from bureau.notify.local import LocalNotifier
 from bureau.service import Service
 from bureau.service.requests import TaskCreate
 from bureau.store.records import Event, NewTask, TaskRecord
+from bureau.store.sealing import Sealer, new_secret_key
 from bureau.store.store import Store
 from tests.core import agents as core_agents
 from tests.support import agents as support_agents
@@ -85,7 +86,7 @@ class Core:
     async def other_store(self) -> AsyncIterator[Store]:
         """Another `Store` on the same database, with a notifier of its own: a second
         process of the fleet (on PostgreSQL its transactions really race with ours)."""
-        other = Store(self.database_url, self.sqlite_path, LocalNotifier())
+        other = Store(self.database_url, self.sqlite_path, LocalNotifier(), self.store.sealer)
         try:
             await other.metrics.ping()  # connected: its first write is as quick as ours
             yield other
@@ -158,7 +159,7 @@ async def core(backend: str, tmp_path: Path) -> AsyncIterator[Core]:
     with database_for(backend) as settings:
         database_url = settings.get("database_url")
         sqlite_path = tmp_path / "bureau.db"
-        store = Store(database_url, sqlite_path, LocalNotifier())
+        store = Store(database_url, sqlite_path, LocalNotifier(), Sealer([new_secret_key()]))
         try:
             store.migrate()
             key = issue_key()

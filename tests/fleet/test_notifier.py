@@ -15,6 +15,7 @@ from bureau.auth.authenticator import CACHE_SECONDS, Authenticator
 from bureau.auth.keys import issue_key
 from bureau.errors import Unauthenticated
 from bureau.notify.redis import RedisNotifier
+from bureau.store.sealing import Sealer, new_secret_key
 from bureau.store.store import Store
 from tests.fleet.conftest import RedisProcess
 
@@ -78,7 +79,8 @@ def test_messages_arrive_in_order_once_and_only_within_one_redis_database(
 
 async def _revoke_across_replicas(port: int, tmp_path: Path) -> None:
     notifiers = [RedisNotifier(f"redis://127.0.0.1:{port}/7") for _ in range(2)]
-    stores = [Store(None, tmp_path / "bureau.db", n) for n in notifiers]
+    sealer = Sealer([new_secret_key()])
+    stores = [Store(None, tmp_path / "bureau.db", n, sealer) for n in notifiers]
     try:
         stores[0].migrate()
         key = issue_key()

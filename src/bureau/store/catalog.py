@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from bureau.errors import UsageError
 from bureau.store._transactions import Transactions
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation, TenantRecord
+from bureau.store.sealing import Sealer
 from bureau.store.sql import catalog as sql
 from bureau.store.views import AgentFailure
 
@@ -17,16 +21,33 @@ which is rare next to dispatches; published versions are immutable)."""
 
 
 class CatalogStore:
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, sealer: Sealer | None) -> None:
         self._tx = transactions
+        self._sealer = sealer
         self._versions: dict[tuple[str, str], tuple[float, AgentVersionRecord]] = {}
+
+    def _new_webhook_secret(self) -> str:
+        """A tenant's signing secret, sealed for storage."""
+        if self._sealer is None:
+            raise UsageError("this store was opened without secret keys; it cannot make tenants")
+        return self._sealer.seal("whsec_" + base64.b64encode(os.urandom(24)).decode())
 
     def ensure_default_tenant(self, *, key_id: str, secret_hash: str) -> bool:
         """Blocking (startup): create the default tenant with this admin key when no tenant
         exists yet. False when a tenant existed (nothing changes)."""
+        secret = self._new_webhook_secret()
         return self._tx.run_sync(
-            lambda conn: sql.ensure_default_tenant(conn, key_id=key_id, secret_hash=secret_hash)
+            lambda conn: sql.ensure_default_tenant(
+                conn, key_id=key_id, secret_hash=secret_hash, webhook_secret=secret
+            )
         )
+
+    def reseal_secrets(self) -> int:
+        """Blocking (startup): seal every stored secret with the first key (those stored
+        plain, or sealed with an older key); returns how many changed."""
+        if (sealer := self._sealer) is None:
+            return 0
+        return self._tx.run_sync(lambda conn: sql.reseal_secrets(conn, sealer.reseal))
 
     def default_tenant_id(self) -> str:
         """Blocking (startup): the first tenant created; raises `UsageError` if none."""
@@ -78,7 +99,10 @@ class CatalogStore:
         )
 
     async def create_tenant(self, tenant_id: str, name: str) -> TenantRecord:
-        return await self._tx.write(lambda conn, _: sql.create_tenant(conn, tenant_id, name))
+        secret = self._new_webhook_secret()
+        return await self._tx.write(
+            lambda conn, _: sql.create_tenant(conn, tenant_id, name, secret)
+        )
 
     async def tenants(self) -> list[TenantRecord]:
         """Every tenant, oldest first (the operator's view)."""

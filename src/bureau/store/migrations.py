@@ -39,8 +39,11 @@ def _traces_and_delivery_references(conn: Connection) -> None:
 
 def _tenancy(conn: Connection) -> None:
     """Version 3: keys expire and rotate (the old secret valid for a grace period); tenants
-    can be suspended; the audit log."""
+    can be suspended; the audit log; room for sealed secrets (SQLite does not enforce a
+    VARCHAR's length)."""
     audit.create(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE tenants ALTER COLUMN webhook_secret TYPE TEXT"))
     for statement in (
         "ALTER TABLE api_keys ADD COLUMN expires_at FLOAT",
         "ALTER TABLE api_keys ADD COLUMN previous_hash VARCHAR(64)",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bureau.errors import UsageError
 from bureau.store._transactions import Transactions
 from bureau.store.records import WebhookDelivery
+from bureau.store.sealing import Sealer
 from bureau.store.sql import outbox as sql
 
 
 class WebhookOutbox:
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, sealer: Sealer | None) -> None:
         self._tx = transactions
+        self._sealer = sealer
         self._secrets: dict[str, str] = {}
 
     async def claim_due(self, limit: int, hold: float) -> list[WebhookDelivery]:
@@ -54,7 +57,8 @@ class WebhookOutbox:
     async def signing_secret(self, tenant_id: str) -> str:
         """The tenant's Standard Webhooks signing secret (cached: it never changes)."""
         if tenant_id not in self._secrets:
-            self._secrets[tenant_id] = await self._tx.read(
-                lambda conn: sql.webhook_secret(conn, tenant_id)
-            )
+            stored = await self._tx.read(lambda conn: sql.webhook_secret(conn, tenant_id))
+            if self._sealer is None:
+                raise UsageError("this store was opened without secret keys")
+            self._secrets[tenant_id] = self._sealer.open(stored)
         return self._secrets[tenant_id]

@@ -25,20 +25,30 @@ from bureau.store.factory import open_database
 from bureau.store.metrics import MetricsStore
 from bureau.store.outbox import WebhookOutbox
 from bureau.store.queue import QueueStore
+from bureau.store.sealing import Sealer
 from bureau.store.tasks import TaskStore
 
 
 class Store:
-    def __init__(self, database_url: str | None, default_sqlite: Path, notifier: Notifier) -> None:
-        """Open the database `database_url` names (SQLite at `default_sqlite` when None)."""
+    def __init__(
+        self,
+        database_url: str | None,
+        default_sqlite: Path,
+        notifier: Notifier,
+        sealer: Sealer | None = None,
+    ) -> None:
+        """Open the database `database_url` names (SQLite at `default_sqlite` when None).
+        `sealer` seals and opens per-tenant secrets; without one (`bureau migrate`) the store
+        cannot make tenants or sign webhooks."""
         db, claim = open_database(database_url, default_sqlite)
         self.dialect = db.dialect
         self.notifier = notifier
+        self.sealer = sealer
         self._tx = Transactions(db, notifier)
         self.tasks = TaskStore(self._tx)
         self.queue = QueueStore(self._tx, claim)
-        self.catalog = CatalogStore(self._tx)
-        self.outbox = WebhookOutbox(self._tx)
+        self.catalog = CatalogStore(self._tx, sealer)
+        self.outbox = WebhookOutbox(self._tx, sealer)
         self.metrics = MetricsStore(self._tx)
         self.audit = AuditStore(self._tx)
 

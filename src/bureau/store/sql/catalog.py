@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -66,11 +64,13 @@ def _key(row: Mapping[Any, Any], suspended: bool = False) -> ApiKeyRecord:
     )
 
 
-def ensure_default_tenant(conn: Connection, *, key_id: str, secret_hash: str) -> bool:
+def ensure_default_tenant(
+    conn: Connection, *, key_id: str, secret_hash: str, webhook_secret: str
+) -> bool:
     """Create the default tenant with this admin key if no tenant exists; False if one did."""
     if conn.execute(select(tenants.c.id).limit(1)).first() is not None:
         return False
-    tenant_id = create_tenant(conn, "default", "default").id
+    tenant_id = create_tenant(conn, "default", "default", webhook_secret).id
     insert_api_key(
         conn,
         tenant_id,
@@ -134,17 +134,28 @@ def rotate_key(
     return key_of(conn, tenant_id, key_id)
 
 
-def create_tenant(conn: Connection, tenant_id: str, name: str) -> TenantRecord:
+def create_tenant(conn: Connection, tenant_id: str, name: str, webhook_secret: str) -> TenantRecord:
+    """`webhook_secret`: sealed (`bureau.store.sealing`)."""
     created = now()
     conn.execute(
         insert(tenants).values(
-            id=tenant_id,
-            name=name,
-            webhook_secret="whsec_" + base64.b64encode(os.urandom(24)).decode(),
-            created_at=created,
+            id=tenant_id, name=name, webhook_secret=webhook_secret, created_at=created
         )
     )
     return TenantRecord(tenant_id, name, created, None)
+
+
+def reseal_secrets(conn: Connection, reseal: Callable[[str], str | None]) -> int:
+    """Store `reseal(secret)` for every tenant's secret where it is not None; how many."""
+    changed = 0
+    rows = conn.execute(select(tenants.c.id, tenants.c.webhook_secret)).all()
+    for tenant_id, stored in rows:
+        if (resealed := reseal(stored)) is not None:
+            conn.execute(
+                update(tenants).where(tenants.c.id == tenant_id).values(webhook_secret=resealed)
+            )
+            changed += 1
+    return changed
 
 
 def list_tenants(conn: Connection) -> list[TenantRecord]:

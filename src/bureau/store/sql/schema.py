@@ -44,7 +44,7 @@ tenants = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("webhook_secret", String(100), nullable=False),
+    Column("webhook_secret", Text, nullable=False),  # sealed (`bureau.store.sealing`)
     Column("created_at", Float, nullable=False),
     Column("suspended_at", Float),
 )
