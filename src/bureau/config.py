@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_deadline_seconds: float = Field(7 * 86400.0, gt=0)
 
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    tenant_requests_per_second: int = Field(0, ge=0)
+    """Each tenant's default request rate (0: no limit); an operator overrides it per tenant
+    (`PUT /v1/tenants/{id}/limits`)."""
     request_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     """How long a request's headers, and then its body, may take to arrive: a connection
     that has not sent a complete request by then is closed (slow or idle clients)."""

@@ -89,6 +89,13 @@ class LeaseLost(BureauError):
     title = "Lease lost"
 
 
+class RateLimited(BureauError):
+    """The tenant sent more requests than its limit; `retry_after` seconds until it may."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+
+
 class SchemaVersionMismatch(BureauError):
     code = "schema_version"
     title = "Database schema is at the wrong version"

@@ -62,6 +62,7 @@ class Node:
             long_poll_max_seconds=settings.long_poll_max_seconds,
             heartbeat_seconds=settings.sse_heartbeat_seconds,
             webhook_allowed_networks=settings.webhook_allowed_networks,
+            tenant_requests_per_second=settings.tenant_requests_per_second,
         )
         self.worker: Worker | None = None
         self.reaper: Reaper | None = None

@@ -89,6 +89,7 @@ V1 = [  # what versions 2 and 3 changed, undone
     "ALTER TABLE api_keys DROP COLUMN previous_hash",
     "ALTER TABLE api_keys DROP COLUMN previous_until",
     "ALTER TABLE tenants DROP COLUMN suspended_at",
+    "ALTER TABLE tenants DROP COLUMN limits",
     "ALTER TABLE tasks DROP COLUMN trace",
     "ALTER TABLE webhook_deliveries DROP COLUMN seq",
     "ALTER TABLE webhook_deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT ''",

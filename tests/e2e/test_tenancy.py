@@ -31,6 +31,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("post", "/v1/tenants"): {"name": "guarded"},
     ("post", "/v1/tenants/{tenant_id}/suspend"): None,
     ("post", "/v1/tenants/{tenant_id}/resume"): None,
+    ("put", "/v1/tenants/{tenant_id}/limits"): {"requests_per_second": 0},
 }
 """A valid body for every route that changes something (so the check, not the body, is what
 answers)."""
@@ -223,8 +224,30 @@ def test_the_audit_log_records_every_change_and_no_secret(tenancy: Tenancy) -> N
     assert first["request_id"] == "req-audit-1" and first["address"] == "127.0.0.1"
     assert first["role"] == "admin" and first["key_id"] == made["id"]
     for secret in secrets:
-        assert secret not in text and secret.rsplit("_", 1)[-1] not in text
+        assert secret not in text and secret.split("_", 2)[-1] not in text
     by_operator = operator.get("/v1/audit", params={"action": "tenants.create"}).json()
     assert tenancy.other_tenant in [r["target"] for r in by_operator["records"]]
     with tenancy.as_(tenancy.other_admin) as other:
         assert made["id"] not in other.get("/v1/audit").text, "another tenant's log"
+
+
+def test_a_tenant_over_its_request_rate_gets_429_with_retry_after(tenancy: Tenancy) -> None:
+    operator = tenancy.operator
+    limited = operator.put(
+        f"/v1/tenants/{tenancy.other_tenant}/limits", json={"requests_per_second": 3}
+    )
+    assert limited.status_code == 200 and limited.json()["limits"] == {"requests_per_second": 3}
+    try:
+        with tenancy.as_(tenancy.other_admin) as other:
+            answers = [other.get("/v1/tasks") for _ in range(8)]
+            refused = [a for a in answers if a.status_code == 429]
+            assert refused and all(a.status_code in (200, 429) for a in answers)
+            assert refused[0].json()["code"] == "rate_limited"
+            assert int(refused[0].headers["retry-after"]) >= 1
+            assert all(operator.get("/v1/tasks").status_code == 200 for _ in range(8)), (
+                "another tenant is not slowed"
+            )
+            time.sleep(1.1)
+            assert other.get("/v1/tasks").status_code == 200, "the window moved on"
+    finally:
+        operator.put(f"/v1/tenants/{tenancy.other_tenant}/limits", json={})

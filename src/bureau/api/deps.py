@@ -41,7 +41,7 @@ async def get_caller(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
     node: Node = request.app.state.node
-    caller = await node.service.auth.bearer(request.headers.get("authorization"))
+    caller = await node.service.caller(request.headers.get("authorization"))
     return replace(
         caller,
         address=request.client.host if request.client else None,

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.BureauError], int] = {
     errors.Conflict: 409,
     errors.UsageError: 400,
     errors.SchemaVersionMismatch: 503,
+    errors.RateLimited: 429,
 }
 
 HTTP_CODES = {
@@ -64,6 +65,8 @@ def problem(
     }
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+    if status == 429 and "retry_after" in extra:
+        headers = {**(headers or {}), "Retry-After": str(extra["retry_after"])}
     return Response(
         orjson.dumps(body),
         status_code=status,

@@ -39,11 +39,19 @@ MEANING = {
     "key reused with another body; session busy)",
     413: "Request body or a field too large",
     422: "Invalid request: `errors` lists every invalid field",
+    429: "The tenant is over its requests per second; retry after `Retry-After` seconds",
     503: "Not ready (database unreachable, or at the wrong schema version)",
 }
 
 
 HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the tenant may send again",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
     401: {
         "WWW-Authenticate": {
             "description": "`Bearer`: send `Authorization: Bearer bk_...`",
@@ -67,5 +75,5 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 PROBLEM_REF = "#/components/schemas/Problem"
-AUTHENTICATED = (401, 422)
+AUTHENTICATED = (401, 422, 429)
 """What any route behind an API key may answer (422: a malformed parameter)."""

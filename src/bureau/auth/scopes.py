@@ -50,6 +50,7 @@ OPERATIONS: dict[str, Scope] = {
     "tenants.read": Scope.TENANTS_MANAGE,
     "tenants.suspend": Scope.TENANTS_MANAGE,
     "tenants.resume": Scope.TENANTS_MANAGE,
+    "tenants.limits": Scope.TENANTS_MANAGE,
 }
 """Every operation a door may call, and the scope it needs."""
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bureau.auth.authenticator import Authenticator
+from bureau.auth.caller import Caller
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.service.audit import AuditService
 from bureau.service.catalog import CatalogService
 from bureau.service.events import HEARTBEAT, EventPage, EventService
 from bureau.service.keys import KeyService, TenantService
+from bureau.service.limits import RequestRate
 from bureau.service.tasks import TaskDetail, TaskService
 from bureau.store.records import Gauges
 from bureau.store.store import Store
@@ -36,9 +38,11 @@ class Service:
         long_poll_max_seconds: float,
         heartbeat_seconds: float,
         webhook_allowed_networks: Sequence[Network] = (),
+        tenant_requests_per_second: int = 0,
     ) -> None:
         self.store = store
         self.auth = Authenticator(store)
+        self.rate = RequestRate(store.catalog, tenant_requests_per_second)
         self.tasks = TaskService(
             store,
             artifacts,
@@ -52,8 +56,16 @@ class Service:
         )
         self.catalog = CatalogService(store)
         self.keys = KeyService(store)
-        self.tenants = TenantService(store)
+        self.tenants = TenantService(store, self.rate)
         self.audit = AuditService(store)
+
+    async def caller(self, authorization: str | None) -> Caller:
+        """The caller of a request's `Authorization` header, its request counted against
+        its tenant's rate: what every door calls first. Raises `Unauthenticated`,
+        `Forbidden` (a suspended tenant), `RateLimited`."""
+        caller = await self.auth.bearer(authorization)
+        await self.rate.count(caller)
+        return caller
 
     async def ready(self) -> None:
         """Raises unless the database answers."""

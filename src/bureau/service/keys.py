@@ -14,7 +14,8 @@ from bureau.auth.keys import issue_key
 from bureau.auth.scopes import Role, granted
 from bureau.errors import Conflict, InvalidRequest
 from bureau.service.audit import Auditor
-from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate
+from bureau.service.limits import RequestRate
+from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate, TenantLimits
 from bureau.store.catalog import CatalogStore
 from bureau.store.ids import new_id
 from bureau.store.records import ApiKeyRecord
@@ -112,9 +113,10 @@ async def create_key(catalog: CatalogStore, tenant_id: str, body: KeyCreate) -> 
 
 
 class TenantService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, rate: RequestRate) -> None:
         self._catalog = store.catalog
         self._audit = Auditor(store.audit)
+        self._rate = rate
 
     async def create(self, caller: Caller, body: TenantCreate) -> TenantCreated:
         """A new tenant with its first admin key (shown once)."""
@@ -140,3 +142,12 @@ class TenantService:
             if tenant_id == caller.tenant_id and suspended:
                 raise InvalidRequest("the operator's own tenant cannot be suspended", field="id")
             return tenant_view(await self._catalog.suspend_tenant(tenant_id, suspended))
+
+    async def set_limits(self, caller: Caller, tenant_id: str, body: TenantLimits) -> TenantView:
+        """Replace the tenant's limit overrides (taking effect within seconds on every
+        replica, at once on this one); raises `NotFound`."""
+        async with self._audit.record(caller, "tenants.limits", tenant_id):
+            limits = body.model_dump(exclude_none=True)
+            tenant = await self._catalog.set_limits(tenant_id, limits)
+        self._rate.forget(tenant_id)
+        return tenant_view(tenant)

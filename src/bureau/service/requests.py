@@ -117,3 +117,11 @@ class KeyRotate(_Body):
 
 class TenantCreate(_Body):
     name: str = Field(min_length=1, max_length=200)
+
+
+class TenantLimits(_Body):
+    """Overrides of the configured defaults; an absent or null one uses the default."""
+
+    requests_per_second: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="0: no limit"
+    )

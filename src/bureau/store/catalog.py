@@ -104,6 +104,14 @@ class CatalogStore:
             lambda conn, _: sql.create_tenant(conn, tenant_id, name, secret)
         )
 
+    async def tenant(self, tenant_id: str) -> TenantRecord:
+        """One tenant; raises `NotFound`."""
+        return await self._tx.read(lambda conn: sql.tenant(conn, tenant_id))
+
+    async def set_limits(self, tenant_id: str, limits: dict[str, Any]) -> TenantRecord:
+        """Replace the tenant's overrides of the configured limits; raises `NotFound`."""
+        return await self._tx.write(lambda conn, _: sql.set_limits(conn, tenant_id, limits))
+
     async def tenants(self) -> list[TenantRecord]:
         """Every tenant, oldest first (the operator's view)."""
         return await self._tx.read(sql.list_tenants)

@@ -49,6 +49,7 @@ def _tenancy(conn: Connection) -> None:
         "ALTER TABLE api_keys ADD COLUMN previous_hash VARCHAR(64)",
         "ALTER TABLE api_keys ADD COLUMN previous_until FLOAT",
         "ALTER TABLE tenants ADD COLUMN suspended_at FLOAT",
+        "ALTER TABLE tenants ADD COLUMN limits TEXT",
     ):
         conn.execute(text(statement))
 

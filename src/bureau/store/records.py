@@ -314,6 +314,8 @@ class TenantRecord:
     name: str
     created_at: float
     suspended_at: float | None
+    limits: dict[str, Any] | None = None
+    """Overrides of the configured limits, e.g. `{"requests_per_second": 50}`."""
 
 
 @dataclass(frozen=True, slots=True)

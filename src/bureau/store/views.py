@@ -366,6 +366,8 @@ class TenantView(TypedDict):
     name: str
     created_at: str | None
     suspended: bool
+    limits: dict[str, Any]
+    """Overrides of the configured limits (`requests_per_second`)."""
 
 
 class TenantList(TypedDict):
@@ -397,6 +399,7 @@ def tenant_view(record: TenantRecord) -> TenantView:
         "name": record.name,
         "created_at": iso(record.created_at),
         "suspended": record.suspended_at is not None,
+        "limits": record.limits or {},
     }
 
 

@@ -8,7 +8,7 @@ from bureau.api.bodies import JsonBodyRoute
 from bureau.api.deps import CallerDep, ServiceDep
 from bureau.api.problems import AUTHENTICATED, problems
 from bureau.api.responses import OrjsonResponse
-from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate
+from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate, TenantLimits
 from bureau.store.views import KeyIssued, KeyList, KeyView, TenantCreated, TenantList, TenantView
 
 router = APIRouter(
@@ -101,3 +101,17 @@ async def suspend_tenant(tenant_id: str, caller: CallerDep, service: ServiceDep)
 async def resume_tenant(tenant_id: str, caller: CallerDep, service: ServiceDep) -> OrjsonResponse:
     """Lift a suspension. Operator only."""
     return OrjsonResponse(await service.tenants.suspend(caller, tenant_id, False))
+
+
+@router.put(
+    "/tenants/{tenant_id}/limits",
+    response_model=TenantView,
+    tags=["tenants"],
+    responses=problems(*BODY, 404),
+)
+async def set_tenant_limits(
+    tenant_id: str, body: TenantLimits, caller: CallerDep, service: ServiceDep
+) -> OrjsonResponse:
+    """Override the configured limits for one tenant (e.g. `requests_per_second`). Operator
+    only."""
+    return OrjsonResponse(await service.tenants.set_limits(caller, tenant_id, body))

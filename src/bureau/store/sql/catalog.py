@@ -158,13 +158,30 @@ def reseal_secrets(conn: Connection, reseal: Callable[[str], str | None]) -> int
     return changed
 
 
+_TENANT = select(
+    tenants.c.id, tenants.c.name, tenants.c.created_at, tenants.c.suspended_at, tenants.c.limits
+)
+
+
+def _tenant(row: Any) -> TenantRecord:
+    return TenantRecord(row.id, row.name, row.created_at, row.suspended_at, loads(row.limits))
+
+
 def list_tenants(conn: Connection) -> list[TenantRecord]:
-    rows = conn.execute(
-        select(tenants.c.id, tenants.c.name, tenants.c.created_at, tenants.c.suspended_at).order_by(
-            tenants.c.created_at
-        )
-    )
-    return [TenantRecord(*r) for r in rows]
+    return [_tenant(r) for r in conn.execute(_TENANT.order_by(tenants.c.created_at))]
+
+
+def tenant(conn: Connection, tenant_id: str) -> TenantRecord:
+    row = conn.execute(_TENANT.where(tenants.c.id == tenant_id)).first()
+    if row is None:
+        raise NotFound(f"no tenant {tenant_id!r}; GET /v1/tenants lists them", field="id")
+    return _tenant(row)
+
+
+def set_limits(conn: Connection, tenant_id: str, limits: dict[str, Any]) -> TenantRecord:
+    tenant(conn, tenant_id)
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(limits=dumps(limits)))
+    return tenant(conn, tenant_id)
 
 
 def suspend_tenant(
@@ -181,7 +198,7 @@ def suspend_tenant(
         raise NotFound(f"no tenant {tenant_id!r}; GET /v1/tenants lists them", field="id")
     key_ids = conn.execute(select(api_keys.c.id).where(api_keys.c.tenant_id == tenant_id))
     changes.revoked_keys.update(key_ids.scalars())
-    return next(t for t in list_tenants(conn) if t.id == tenant_id)
+    return tenant(conn, tenant_id)
 
 
 def revoke_key(conn: Connection, changes: Changes, tenant_id: str, key_id: str) -> bool:

@@ -47,6 +47,7 @@ tenants = Table(
     Column("webhook_secret", Text, nullable=False),  # sealed (`bureau.store.sealing`)
     Column("created_at", Float, nullable=False),
     Column("suspended_at", Float),
+    Column("limits", Text),  # JSON overrides of the configured defaults
 )
 
 api_keys = Table(
