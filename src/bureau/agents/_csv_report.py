@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from bureau.agents._csv_format import number, percent
+from bureau.agents._report import head
 
 
 def summarize(source: str, loaded: dict[str, Any], found: dict[str, Any]) -> str:
@@ -78,16 +79,8 @@ def write_report(
     charts: list[str],
 ) -> str:
     """The full markdown report (sections: goal, answer, summary, columns, outliers...)."""
-    lines = [f"# Analysis of {source}", "", f"**Goal:** {goal or '(none given)'}", ""]
-    if feedback:
-        lines += [
-            "## Reviewer feedback",
-            "",
-            f"> {feedback}",
-            "",
-            "This is a redo; the analysis below takes that feedback into account.",
-            "",
-        ]
+    redo = "This is a redo; the analysis below takes that feedback into account."
+    lines = head(f"Analysis of {source}", goal, feedback, redo)
     lines += ["## Answer", "", answer["answer"], ""]
     if note:
         lines += [f"_{note}_", ""]

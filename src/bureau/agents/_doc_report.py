@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bureau.agents._report import head
+
 
 def _answer_lines(answer: str, result: dict[str, Any]) -> list[str]:
     lines = ["## Answer", "", answer, ""]
@@ -25,16 +27,8 @@ def write_digest(
     and document statistics."""
     stats = digest["stats"]
     several = len(stats) > 1
-    lines = ["# Digest", "", f"**Goal:** {goal or '(none given)'}", ""]
-    if feedback:
-        lines += [
-            "## Reviewer feedback",
-            "",
-            f"> {feedback}",
-            "",
-            "This is a redo; its words weigh in the choice of summary sentences.",
-            "",
-        ]
+    redo = "This is a redo; its words weigh in the choice of summary sentences."
+    lines = head("Digest", goal, feedback, redo)
     lines += _answer_lines(answer, result)
     lines += ["## Summary", ""]
     lines += [
