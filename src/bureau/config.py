@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bureau.store.limits import Limits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BUREAU_", extra="ignore")
@@ -36,9 +38,13 @@ class Settings(BaseSettings):
     max_deadline_seconds: float = Field(7 * 86400.0, gt=0)
 
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    # Each tenant's default limits (0: none; sizes: the server's maximum); an operator
+    # overrides them per tenant (`PUT /v1/tenants/{id}/limits`). See `store.limits.Limits`.
     tenant_requests_per_second: int = Field(0, ge=0)
-    """Each tenant's default request rate (0: no limit); an operator overrides it per tenant
-    (`PUT /v1/tenants/{id}/limits`)."""
+    tenant_running_tasks: int = Field(0, ge=0)
+    tenant_queued_tasks: int = Field(0, ge=0)
+    tenant_parked_tasks: int = Field(0, ge=0)
+    tenant_input_bytes: int = Field(0, ge=0)
     request_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     """How long a request's headers, and then its body, may take to arrive: a connection
     that has not sent a complete request by then is closed (slow or idle clients)."""
@@ -51,6 +57,15 @@ class Settings(BaseSettings):
     """Private networks webhooks may go to anyway (development: `["127.0.0.0/8"]`)."""
 
     log_level: str = "info"
+
+    def tenant_limits(self) -> Limits:
+        return Limits(
+            requests_per_second=self.tenant_requests_per_second,
+            running_tasks=self.tenant_running_tasks,
+            queued_tasks=self.tenant_queued_tasks,
+            parked_tasks=self.tenant_parked_tasks,
+            input_bytes=self.tenant_input_bytes,
+        )
 
     @property
     def sqlite_path(self) -> Path:

@@ -96,6 +96,13 @@ class RateLimited(BureauError):
     title = "Too many requests"
 
 
+class QueueFull(RateLimited):
+    """The tenant has as many tasks waiting (to run, or for answers) as its limit allows."""
+
+    code = "queue_full"
+    title = "Too many waiting tasks"
+
+
 class SchemaVersionMismatch(BureauError):
     code = "schema_version"
     title = "Database schema is at the wrong version"

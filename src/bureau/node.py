@@ -23,6 +23,7 @@ from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
 from bureau.sdk.decorator import AgentDefinition
 from bureau.service import Service
+from bureau.store.limits import LimitBook
 from bureau.store.sealing import Sealer, local_key
 from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
@@ -55,6 +56,7 @@ class Node:
         self.artifact_store = LocalArtifactStore(
             settings.artifacts_dir, settings.max_artifact_bytes
         )
+        self.limits = LimitBook(self.store.catalog, settings.tenant_limits())
         self.service = Service(
             self.store,
             self.artifact_store,
@@ -62,7 +64,8 @@ class Node:
             long_poll_max_seconds=settings.long_poll_max_seconds,
             heartbeat_seconds=settings.sse_heartbeat_seconds,
             webhook_allowed_networks=settings.webhook_allowed_networks,
-            tenant_requests_per_second=settings.tenant_requests_per_second,
+            limits=self.limits,
+            redis_url=settings.redis_url,
         )
         self.worker: Worker | None = None
         self.reaper: Reaper | None = None
@@ -102,6 +105,7 @@ class Node:
                 {(d.name, d.version): d for d in self.agents},
                 self.artifact_store,
                 session_ttl=self.settings.session_ttl_seconds,
+                limits=self.limits,
             )
             self.worker = Worker(
                 self.store,
@@ -112,6 +116,7 @@ class Node:
                     lease_seconds=self.settings.lease_seconds,
                     poll_interval=self.settings.poll_interval,
                 ),
+                self.limits,
             )
             await self.worker.start()
             self.reaper = Reaper(

@@ -10,7 +10,7 @@ import pytest
 from bureau.errors import LeaseLost
 from bureau.states import TaskStatus
 from bureau.store.codec import now
-from bureau.store.records import ArtifactRecord, ClaimedTask, TaskRecord
+from bureau.store.records import ArtifactRecord, ClaimedTask, RunningCaps, TaskRecord
 from bureau.store.store import Store
 from tests.core.conftest import Core, sleep_past
 
@@ -291,3 +291,46 @@ async def test_sweep_auto_accepts_a_deliverable_left_unreviewed(core: Core) -> N
     assert last["type"] == "review" and last["data"]["status"] == "accepted"
     assert (await core.store.catalog.reputation("noop"))["acceptance_rate"] == 1.0
     assert await core.store.queue.sweep(0.0) == 0, "a reviewed deliverable was swept again"
+
+
+async def test_claims_are_fair_between_tenants_and_follow_their_weights(core: Core) -> None:
+    """Tenant A's backlog does not delay B: claims alternate between them (start-time fair
+    queueing), and a tenant of weight 3 gets three claims for each of a weight-1 tenant's."""
+    for other, weight in (("ten_fair", 1.0), ("ten_heavy", 3.0)):
+        await core.store.catalog.create_tenant(other, other)
+        backlog = [(await core.create("noop")).id for _ in range(30)]
+        theirs = {(await core.create("noop", tenant_id=other, weight=weight)).id for _ in range(10)}
+        claimed = [
+            c.task.id for _ in range(12) for c in await core.store.queue.claim("w", NOOP, 1, 5.0)
+        ]
+        expected = 6 if weight == 1 else 9
+        assert abs(len(theirs & set(claimed)) - expected) <= 1, (other, claimed)
+        assert [i for i in claimed if i in backlog] == backlog[
+            : len(claimed) - len(theirs & set(claimed))
+        ]
+        await core.store.queue.claim("w", NOOP, 100, 5.0)  # clear the queue for the next round
+
+
+async def test_a_tenant_at_its_running_cap_waits_while_others_are_claimed(core: Core) -> None:
+    await core.store.catalog.create_tenant("ten_other", "other")
+    capped = [(await core.create("noop")).id for _ in range(5)]
+    others = [(await core.create("noop", tenant_id="ten_other")).id for _ in range(5)]
+    caps = RunningCaps(0, {core.tenant_id: 2})
+    queue = core.store.queue
+    first = await queue.claim("w", NOOP, 10, 5.0, caps)
+    assert {c.task.id for c in first} == {*capped[:2], *others}, "two capped, all the others"
+    assert await queue.claim("w", NOOP, 10, 5.0, caps) == [], "the capped tenant is full"
+    done = first[0].task
+    await queue.complete(
+        done,
+        done.lease_token,
+        deliverable={},
+        usage={},
+        session_state=None,
+        session_ttl=60,
+        delegated=False,
+    )
+    again = await queue.claim("w", NOOP, 10, 5.0, caps)
+    assert [c.task.id for c in again] == [capped[2]], "one slot freed, one more runs"
+    assert await queue.claim("w", NOOP, 10, 5.0, RunningCaps(2)) == [], "a default cap of 2"
+    assert len(await queue.claim("w", NOOP, 10, 5.0)) == 2, "no caps: the rest"

@@ -83,7 +83,11 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
         assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
 
 
-V1 = [  # what versions 2 and 3 changed, undone
+V1 = [  # what versions 2 to 4 changed, undone
+    "DROP INDEX ix_tasks_tenant_queue",
+    "DROP INDEX ix_tasks_queue",
+    "ALTER TABLE tasks DROP COLUMN fair_tag",
+    "CREATE INDEX ix_tasks_queue ON tasks (queue_state, available_at)",
     "DROP TABLE audit",
     "ALTER TABLE api_keys DROP COLUMN expires_at",
     "ALTER TABLE api_keys DROP COLUMN previous_hash",

@@ -41,12 +41,25 @@ async def get_caller(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
     node: Node = request.app.state.node
-    caller = await node.service.caller(request.headers.get("authorization"))
+    caller = await node.service.caller(
+        request.headers.get("authorization"), await _body_bytes(request)
+    )
     return replace(
         caller,
         address=request.client.host if request.client else None,
         request_id=_request_id(request.headers.get("x-request-id")),
     )
+
+
+async def _body_bytes(request: Request) -> int:
+    """The body's size: its Content-Length, or what a chunked body came to (read once, it
+    is kept for the route)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit():
+        return int(length)
+    if request.method in ("POST", "PUT", "PATCH"):
+        return len(await request.body())
+    return 0
 
 
 def _request_id(sent: str | None) -> str:

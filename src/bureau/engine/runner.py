@@ -22,6 +22,7 @@ from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.execution import Outcome, drive
 from bureau.sdk.signals import Decline, Fatal, Retry
+from bureau.store.limits import LimitBook
 from bureau.store.records import ClaimedTask, TaskRecord
 from bureau.store.store import Store
 
@@ -39,8 +40,10 @@ class Runner:
         artifact_store: LocalArtifactStore,
         *,
         session_ttl: float = 86400.0,
+        limits: LimitBook | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits
         self.queue = store.queue
         self.agents = agents
         self.artifact_store = artifact_store
@@ -56,7 +59,14 @@ class Runner:
         """
         task = claimed.task
         definition = self.agents[(task.agent, task.agent_version)]
-        runtime = TaskRuntime(self.store, task, claimed.journal, self.artifact_store)
+        limits = await self.limits.of(task.tenant_id) if self.limits else None
+        runtime = TaskRuntime(
+            self.store,
+            task,
+            claimed.journal,
+            self.artifact_store,
+            limits.artifact_bytes if limits else 0,
+        )
         try:
             ctx = Context(
                 runtime,

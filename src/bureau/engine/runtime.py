@@ -38,14 +38,17 @@ class TaskRuntime:
         task: TaskRecord,
         entries: list[JournalRecord],
         artifact_store: LocalArtifactStore,
+        artifact_limit: int = 0,
     ) -> None:
-        """`entries` is the journal of the run's revision as loaded when it was claimed."""
+        """`entries` is the journal of the run's revision as loaded when it was claimed;
+        `artifact_limit` the task's tenant's limit on an artifact's size (0: the store's)."""
         self.queue = store.queue
         self.catalog = store.catalog
         self.task = task
         self.token: int = task.lease_token
         self.gate = ParkGate()
         self.artifacts = artifact_store
+        self.artifact_limit = artifact_limit
         self._journal = {
             e.position: JournalEntry(e.position, e.kind, e.name, e.status, e.result)
             for e in entries
@@ -207,6 +210,11 @@ class TaskRuntime:
         self, position: int, name: str, content: bytes, media_type: str
     ) -> dict[str, Any]:
         task = self.task
+        if self.artifact_limit and len(content) > self.artifact_limit:
+            raise Fatal(
+                f"artifact {name!r} is {len(content)} bytes; this tenant's limit is "
+                f"{self.artifact_limit} (payload too large)"
+            )
         try:
             digest = await asyncio.to_thread(
                 self.artifacts.save, task.tenant_id, task.id, name, content

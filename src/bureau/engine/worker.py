@@ -18,7 +18,8 @@ from typing import Any
 
 from bureau.engine.runner import Runner
 from bureau.store.ids import new_id
-from bureau.store.records import ClaimedTask
+from bureau.store.limits import LimitBook
+from bureau.store.records import ClaimedTask, RunningCaps
 from bureau.store.store import Store
 
 log = logging.getLogger("bureau.worker")
@@ -45,8 +46,11 @@ class Worker:
         runner: Runner,
         agent_refs: Sequence[tuple[str, str]],
         options: WorkerOptions,
+        limits: LimitBook | None = None,
     ) -> None:
+        """`limits` caps each tenant's running tasks (none without it)."""
         self.store = store
+        self.limits = limits
         self.queue = store.queue
         self.runner = runner
         self.agent_refs = list(agent_refs)
@@ -93,8 +97,12 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[ClaimedTask]:
         """Claim up to `limit` tasks and start running them."""
+        caps = None
+        if self.limits is not None:
+            default, tenants = await self.limits.running_caps()
+            caps = RunningCaps(default, tenants)
         claimed = await self.queue.claim(
-            self.owner, self.agent_refs, limit, self.options.lease_seconds
+            self.owner, self.agent_refs, limit, self.options.lease_seconds, caps
         )
         for one in claimed:
             self._start(one)

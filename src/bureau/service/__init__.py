@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from bureau.auth.authenticator import Authenticator
 from bureau.auth.caller import Caller
 from bureau.engine.artifacts import LocalArtifactStore
+from bureau.errors import PayloadTooLarge
 from bureau.service.audit import AuditService
 from bureau.service.catalog import CatalogService
 from bureau.service.events import HEARTBEAT, EventPage, EventService
 from bureau.service.keys import KeyService, TenantService
 from bureau.service.limits import RequestRate
 from bureau.service.tasks import TaskDetail, TaskService
+from bureau.store.limits import LimitBook, Limits
 from bureau.store.records import Gauges
 from bureau.store.store import Store
 from bureau.webhooks.destinations import Network
@@ -38,14 +40,17 @@ class Service:
         long_poll_max_seconds: float,
         heartbeat_seconds: float,
         webhook_allowed_networks: Sequence[Network] = (),
-        tenant_requests_per_second: int = 0,
+        limits: LimitBook | None = None,
+        redis_url: str | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits or LimitBook(store.catalog, Limits())
         self.auth = Authenticator(store)
-        self.rate = RequestRate(store.catalog, tenant_requests_per_second)
+        self.rate = RequestRate(self.limits, redis_url)
         self.tasks = TaskService(
             store,
             artifacts,
+            self.limits,
             max_deadline_seconds=max_deadline_seconds,
             webhook_allowed_networks=webhook_allowed_networks,
         )
@@ -56,15 +61,22 @@ class Service:
         )
         self.catalog = CatalogService(store)
         self.keys = KeyService(store)
-        self.tenants = TenantService(store, self.rate)
+        self.tenants = TenantService(store, self.limits)
         self.audit = AuditService(store)
 
-    async def caller(self, authorization: str | None) -> Caller:
+    async def caller(self, authorization: str | None, body_bytes: int = 0) -> Caller:
         """The caller of a request's `Authorization` header, its request counted against
-        its tenant's rate: what every door calls first. Raises `Unauthenticated`,
-        `Forbidden` (a suspended tenant), `RateLimited`."""
+        its tenant's rate and its body (`body_bytes` long) against its tenant's size limit:
+        what every door calls first. Raises `Unauthenticated`, `Forbidden` (a suspended
+        tenant), `RateLimited`, `PayloadTooLarge`."""
         caller = await self.auth.bearer(authorization)
         await self.rate.count(caller)
+        limit = (await self.limits.of(caller.tenant_id)).body_bytes
+        if limit and body_bytes > limit:
+            raise PayloadTooLarge(
+                f"the request body is {body_bytes} bytes; this tenant's limit is {limit}",
+                limit=limit,
+            )
         return caller
 
     async def ready(self) -> None:

@@ -14,10 +14,10 @@ from bureau.auth.keys import issue_key
 from bureau.auth.scopes import Role, granted
 from bureau.errors import Conflict, InvalidRequest
 from bureau.service.audit import Auditor
-from bureau.service.limits import RequestRate
 from bureau.service.requests import KeyCreate, KeyRotate, TenantCreate, TenantLimits
 from bureau.store.catalog import CatalogStore
 from bureau.store.ids import new_id
+from bureau.store.limits import LimitBook
 from bureau.store.records import ApiKeyRecord
 from bureau.store.store import Store
 from bureau.store.views import (
@@ -113,10 +113,10 @@ async def create_key(catalog: CatalogStore, tenant_id: str, body: KeyCreate) -> 
 
 
 class TenantService:
-    def __init__(self, store: Store, rate: RequestRate) -> None:
+    def __init__(self, store: Store, limits: LimitBook) -> None:
         self._catalog = store.catalog
         self._audit = Auditor(store.audit)
-        self._rate = rate
+        self._limits = limits
 
     async def create(self, caller: Caller, body: TenantCreate) -> TenantCreated:
         """A new tenant with its first admin key (shown once)."""
@@ -149,5 +149,5 @@ class TenantService:
         async with self._audit.record(caller, "tenants.limits", tenant_id):
             limits = body.model_dump(exclude_none=True)
             tenant = await self._catalog.set_limits(tenant_id, limits)
-        self._rate.forget(tenant_id)
+        self._limits.forget()
         return tenant_view(tenant)

@@ -1,61 +1,81 @@
 """Per-tenant request rate: every authenticated request of every door counts against its
-tenant's requests per second (the configured default, or the tenant's override), and one
-over it is refused with `RateLimited` (429 with `Retry-After`).
+tenant's requests per second (`Limits.requests_per_second`), and one over it is refused with
+`RateLimited` (429 with `Retry-After`).
 
-Counted with the `limits` library's moving window, in this process: on a fleet each API
-replica allows the rate on its own (shared counters in Redis are not built yet).
+Counted with the `limits` library's moving window. On a fleet (a Redis URL) the counters
+live in Redis, shared by every API replica; while Redis does not answer, each process counts
+on its own (the tenant may then get its rate once per replica) and logs that once.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from bureau.auth.caller import Caller
 from bureau.errors import RateLimited
-from bureau.store.catalog import CatalogStore
+from bureau.store.limits import LimitBook
 
-CACHE_SECONDS = 5.0
-"""How long a tenant's override is used before it is read again."""
+log = logging.getLogger("bureau.limits")
 
 
 class RequestRate:
-    def __init__(self, catalog: CatalogStore, default_per_second: int) -> None:
-        self._catalog = catalog
-        self._default = default_per_second
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._rates: dict[str, tuple[float, int]] = {}
+    def __init__(self, book: LimitBook, redis_url: str | None = None) -> None:
+        self._book = book
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = None
+        if redis_url:
+            storage = RedisStorage(
+                "async+" + redis_url,
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix="bureau:rate",
+                socket_timeout=0.5,
+                socket_connect_timeout=0.5,
+            )
+            self._shared = MovingWindowRateLimiter(storage)
+        self._falling_back = False
 
     async def count(self, caller: Caller) -> None:
         """Count one request of the caller's tenant; raises `RateLimited` over its rate."""
-        rate = await self._rate(caller.tenant_id)
+        rate = (await self._book.of(caller.tenant_id)).requests_per_second
         if rate <= 0:
             return
         item = RateLimitItemPerSecond(rate)
-        if await self._limiter.hit(item, caller.tenant_id):
+        limiter = self._local
+        if self._shared is not None:
+            try:
+                allowed = await self._shared.hit(item, caller.tenant_id)
+                limiter = self._shared
+                self._recovered()
+            except Exception as exc:  # Redis is down: count here until it is back
+                self._fall_back(exc)
+                allowed = await self._local.hit(item, caller.tenant_id)
+        else:
+            allowed = await self._local.hit(item, caller.tenant_id)
+        if allowed:
             return
-        stats = await self._limiter.get_window_stats(item, caller.tenant_id)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        try:
+            stats = await limiter.get_window_stats(item, caller.tenant_id)
+            wait = max(1, math.ceil(stats.reset_time - time.time()))
+        except Exception:  # Redis went away in between
+            wait = 1
         raise RateLimited(
             f"this tenant is over its {rate} requests per second; retry in {wait} s",
             retry_after=wait,
         )
 
-    async def _rate(self, tenant_id: str) -> int:
-        hit = self._rates.get(tenant_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        overrides = (await self._catalog.tenant(tenant_id)).limits or {}
-        rate = int(overrides.get("requests_per_second", self._default))
-        if len(self._rates) > 10_000:
-            self._rates.clear()
-        self._rates[tenant_id] = (time.monotonic() + CACHE_SECONDS, rate)
-        return rate
+    def _fall_back(self, exc: Exception) -> None:
+        if not self._falling_back:
+            log.warning("rate counters: Redis unavailable (%s); counting per process", exc)
+        self._falling_back = True
 
-    def forget(self, tenant_id: str) -> None:
-        """Read the tenant's override again at its next request (it was just changed)."""
-        self._rates.pop(tenant_id, None)
+    def _recovered(self) -> None:
+        if self._falling_back:
+            log.info("rate counters: Redis is back; counting across the fleet again")
+        self._falling_back = False

@@ -125,3 +125,47 @@ class TenantLimits(_Body):
     requests_per_second: int | None = Field(
         default=None, ge=0, le=1_000_000, description="0: no limit"
     )
+    running_tasks: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Tasks running at once; more wait queued, in their turn (0: no limit)",
+    )
+    queued_tasks: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="Tasks waiting to run; a dispatch beyond gets 429 (0: no limit)",
+    )
+    parked_tasks: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="Tasks waiting for an answer or a child; a dispatch beyond gets 429 "
+        "(0: no limit)",
+    )
+    body_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        le=1 << 40,
+        description="Request body size; larger gets 413 (0: the server's maximum)",
+    )
+    input_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        le=1 << 40,
+        description="A dispatch's input as JSON; larger gets 413 (0: the body limit)",
+    )
+    artifact_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        le=1 << 40,
+        description="An artifact an agent writes for this tenant; larger fails the write "
+        "(0: the server's maximum)",
+    )
+    weight: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=100,
+        description="Share of the workers while tenants compete (default 1)",
+    )

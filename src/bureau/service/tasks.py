@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,12 @@ from bureau.auth.caller import Caller
 from bureau.engine.admission import new_task
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.validation import check
-from bureau.errors import InvalidRequest
+from bureau.errors import InvalidRequest, PayloadTooLarge
 from bureau.service.audit import Auditor
 from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
 from bureau.states import TaskStatus
 from bureau.store.codec import iso, now
+from bureau.store.limits import LimitBook
 from bureau.store.records import ArtifactRecord, NewTask, TaskPage, TaskRecord, WebhookDelivery
 from bureau.store.store import Store
 from bureau.webhooks.destinations import Network, refusal_of_url
@@ -44,10 +45,12 @@ class TaskService:
         self,
         store: Store,
         artifacts: LocalArtifactStore,
+        limits: LimitBook,
         *,
         max_deadline_seconds: float,
         webhook_allowed_networks: Sequence[Network] = (),
     ) -> None:
+        self._limits = limits
         self._tasks = store.tasks
         self._catalog = store.catalog
         self._outbox = store.outbox
@@ -97,8 +100,18 @@ class TaskService:
                 f"{self.max_deadline_seconds:g}",
                 field="deadline_seconds",
             )
+        limits = await self._limits.of(caller.tenant_id)
+        if limits.input_bytes and request.input:
+            size = len(orjson.dumps(request.input))
+            if size > limits.input_bytes:
+                raise PayloadTooLarge(
+                    f"input is {size} bytes as JSON; this tenant's limit is "
+                    f"{limits.input_bytes}: send less, or large data as a URL",
+                    field="input",
+                    limit=limits.input_bytes,
+                )
         version = await self._catalog.resolve_version(caller.tenant_id, request.agent)
-        return new_task(
+        new = new_task(
             version,
             tenant_id=caller.tenant_id,
             goal=request.goal,
@@ -109,6 +122,12 @@ class TaskService:
             on_busy=request.on_busy,
             webhook_url=str(request.webhook.url) if request.webhook else None,
             metadata=request.metadata,
+        )
+        return replace(
+            new,
+            weight=limits.weight,
+            max_queued=limits.queued_tasks,
+            max_parked=limits.parked_tasks,
         )
 
     async def get(self, caller: Caller, task_id: str) -> TaskDetail:

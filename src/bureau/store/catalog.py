@@ -112,6 +112,10 @@ class CatalogStore:
         """Replace the tenant's overrides of the configured limits; raises `NotFound`."""
         return await self._tx.write(lambda conn, _: sql.set_limits(conn, tenant_id, limits))
 
+    async def limit_overrides(self) -> dict[str, dict[str, Any]]:
+        """Every tenant's overrides of the configured limits, for tenants that have any."""
+        return await self._tx.read(sql.limit_overrides)
+
     async def tenants(self) -> list[TenantRecord]:
         """Every tenant, oldest first (the operator's view)."""
         return await self._tx.read(sql.list_tenants)

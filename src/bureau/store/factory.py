@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bureau.store.base import Database
-from bureau.store.sql.queue import claim_tasks
+from bureau.store.sql.queue import capped_candidates_statement, claim_tasks
 
 
 def open_database(url: str | None, default_sqlite: Path) -> tuple[Database, Any]:
@@ -17,7 +17,17 @@ def open_database(url: str | None, default_sqlite: Path) -> tuple[Database, Any]
         from bureau.store.sql import _sqlite
 
         path = Path(url.split("///", 1)[1]) if url else default_sqlite
-        return _sqlite.SqliteDatabase(path), partial(claim_tasks, statement=_sqlite.CLAIM)
+        claim = partial(
+            claim_tasks,
+            statement=_sqlite.CLAIM,
+            capped_statement=capped_candidates_statement(skip_locked=False),
+        )
+        return _sqlite.SqliteDatabase(path), claim
     from bureau.store.sql import _postgres
 
-    return _postgres.PostgresDatabase(url), partial(claim_tasks, statement=_postgres.CLAIM)
+    claim = partial(
+        claim_tasks,
+        statement=_postgres.CLAIM,
+        capped_statement=capped_candidates_statement(skip_locked=True),
+    )
+    return _postgres.PostgresDatabase(url), claim

@@ -54,10 +54,23 @@ def _tenancy(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _fair_queue(conn: Connection) -> None:
+    """Version 4: tasks are claimed in fair-tag order (fair between tenants) instead of
+    oldest first; waiting tasks keep their order."""
+    conn.execute(text("ALTER TABLE tasks ADD COLUMN fair_tag FLOAT NOT NULL DEFAULT 0"))
+    conn.execute(text("UPDATE tasks SET fair_tag = available_at"))
+    conn.execute(text("DROP INDEX ix_tasks_queue"))
+    conn.execute(text("CREATE INDEX ix_tasks_queue ON tasks (queue_state, fair_tag)"))
+    conn.execute(
+        text("CREATE INDEX ix_tasks_tenant_queue ON tasks (tenant_id, queue_state, fair_tag)")
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial,
     _traces_and_delivery_references,
     _tenancy,
+    _fair_queue,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from bureau.states import TaskStatus
 from bureau.store._transactions import Transactions
 from bureau.store.codec import dumps, now
-from bureau.store.records import ArtifactRecord, ClaimedTask, NewTask, TaskRecord
+from bureau.store.records import ArtifactRecord, ClaimedTask, NewTask, RunningCaps, TaskRecord
 from bureau.store.sql import queue as sql
 from bureau.store.sql import sweeps
 from bureau.store.sql.common import Changes, EventSpec, status_event
@@ -35,18 +35,25 @@ class QueueStore:
         self._claim = claim
 
     async def claim(
-        self, owner: str, agent_refs: Sequence[tuple[str, str]], limit: int, lease_seconds: float
+        self,
+        owner: str,
+        agent_refs: Sequence[tuple[str, str]],
+        limit: int,
+        lease_seconds: float,
+        caps: RunningCaps | None = None,
     ) -> list[ClaimedTask]:
-        """Lease up to `limit` ready tasks of these `(agent, version)`s to `owner`, oldest
-        available first, for `lease_seconds`; each gets a new lease token. A task whose
-        session has an earlier unfinished task is not claimable. On PostgreSQL concurrent
-        claimers skip each other's rows (`FOR UPDATE SKIP LOCKED`); on SQLite one writer
-        claims at a time. Tasks starting their revision move to `working`.
+        """Lease up to `limit` ready tasks of these `(agent, version)`s to `owner`, in fair
+        order between tenants (smallest fair tag first), for `lease_seconds`; each gets a
+        new lease token. A task whose session has an earlier unfinished task is not
+        claimable, nor one whose tenant has as many tasks running as its cap in `caps`. On
+        PostgreSQL concurrent claimers skip each other's rows (`FOR UPDATE SKIP LOCKED`);
+        on SQLite one writer claims at a time. Tasks starting their revision move to
+        `working`.
 
         Appends: `status` `working` to tasks that start.
         """
         return await self._tx.write(
-            lambda conn, ch: self._claim(conn, ch, owner, agent_refs, limit, lease_seconds)
+            lambda conn, ch: self._claim(conn, ch, owner, agent_refs, limit, lease_seconds, caps)
         )
 
     async def renew_leases(

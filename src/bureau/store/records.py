@@ -159,6 +159,28 @@ class NewTask:
     metadata: Mapping[str, Any] | None = None
     parent_id: str | None = None
     parent_position: int | None = None
+    weight: float = 1.0
+    """The tenant's share when tenants compete for workers (its fair tag's step)."""
+    max_queued: int = 0
+    """Refuse the task when its tenant has this many ready to run (0: no limit)."""
+    max_parked: int = 0
+    """Refuse the task when its tenant has this many parked, waiting (0: no limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunningCaps:
+    """How many tasks each tenant may have running at once (0: no cap): `default`, or the
+    tenant's own in `tenants`."""
+
+    default: int = 0
+    tenants: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.default > 0 or any(self.tenants.values())
+
+    def of(self, tenant_id: str) -> int:
+        return self.tenants.get(tenant_id, self.default)
 
 
 @dataclass(frozen=True, slots=True)

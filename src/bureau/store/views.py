@@ -367,7 +367,7 @@ class TenantView(TypedDict):
     created_at: str | None
     suspended: bool
     limits: dict[str, Any]
-    """Overrides of the configured limits (`requests_per_second`)."""
+    """Overrides of the configured limits (`PUT /v1/tenants/{id}/limits` lists them)."""
 
 
 class TenantList(TypedDict):

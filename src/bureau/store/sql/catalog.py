@@ -178,6 +178,11 @@ def tenant(conn: Connection, tenant_id: str) -> TenantRecord:
     return _tenant(row)
 
 
+def limit_overrides(conn: Connection) -> dict[str, dict[str, Any]]:
+    found = conn.execute(select(tenants.c.id, tenants.c.limits).where(tenants.c.limits.isnot(None)))
+    return {row.id: loads(row.limits) for row in found if row.limits}
+
+
 def set_limits(conn: Connection, tenant_id: str, limits: dict[str, Any]) -> TenantRecord:
     tenant(conn, tenant_id)
     conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(limits=dumps(limits)))

@@ -214,22 +214,70 @@ def _event_params(new_events: Sequence[EventSpec], at: float) -> dict[str, Any]:
     }
 
 
+FAIR_STEP_SECONDS = 0.001
+"""How far one task of a tenant of weight 1 moves its tenant's fair tag."""
+
+
+def _fair_tag(greatest: Any, tenant: Any = None) -> Any:
+    """A new task's place in the claim order: start-time fair queueing (Goyal, Vin and
+    Cheng, 1996) across tenants. The queue's virtual time is the smallest tag ready to claim
+    now (the clock when nothing is); a task's tag is the later of that and its tenant's last
+    waiting tag, plus `_tag_step` (`FAIR_STEP_SECONDS` over the tenant's weight). Claims take
+    the smallest tags, so a tenant with 10,000 tasks waiting has its next one behind one of
+    each other busy tenant's, not the other way round. Tags are seconds-like (near the
+    clock) so tasks that come back to the queue (woken, retried) keep a fair place."""
+    queued = tasks.alias("queued")
+    virtual_time = (
+        select(func.min(queued.c.fair_tag))
+        .where(queued.c.queue_state == "ready", queued.c.available_at <= bindparam("_tag_at"))
+        .scalar_subquery()
+    )
+    last_of_tenant = (
+        select(func.max(queued.c.fair_tag))
+        .where(
+            queued.c.tenant_id == (bindparam("_tag_tenant") if tenant is None else tenant),
+            queued.c.queue_state == "ready",
+        )
+        .scalar_subquery()
+    )
+    return greatest(
+        func.coalesce(virtual_time, bindparam("_tag_at")),
+        func.coalesce(last_of_tenant, 0.0),
+    ) + bindparam("_tag_step")
+
+
+def requeued_tag(conn: Connection, task_id: str, at: float) -> float:
+    """A fair tag for a task going back to the queue (a retry, a redo): the place a new
+    task of its tenant would get, behind the tenant's waiting ones."""
+    greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
+    tag = select(_fair_tag(greatest, tasks.c.tenant_id)).where(tasks.c.id == task_id)
+    found = conn.execute(tag, {"_tag_at": at, "_tag_step": FAIR_STEP_SECONDS}).scalar()
+    return float(found if found is not None else at)
+
+
 def insert_task(
     conn: Connection,
     changes: Changes,
     values: Mapping[str, Any],
     new_events: Sequence[EventSpec],
     at: float,
+    weight: float = 1.0,
 ) -> Inserted:
     """Insert a task row (`last_seq` counting `new_events`) with its first events: one
-    statement on PostgreSQL, two on SQLite."""
+    statement on PostgreSQL, two on SQLite. Its fair tag comes from its tenant's `weight`
+    (see `_fair_tag`)."""
     row = Inserted(tasks, values)
+    tag = {
+        "_tag_at": at,
+        "_tag_tenant": values["tenant_id"],
+        "_tag_step": FAIR_STEP_SECONDS / weight,
+    }
     if conn.dialect.name == "postgresql":
         statement = _insert_in_one(tuple(sorted(values)))
-        conn.execute(statement, {**values, **_event_params(new_events, at)})
+        conn.execute(statement, {**values, **tag, **_event_params(new_events, at)})
         append_events(conn, changes, row, new_events, at, inserted=True)
     else:
-        conn.execute(_INSERT_TASK, values)
+        conn.execute(_INSERT_TASK, {**values, **tag})
         append_events(conn, changes, row, new_events, at)
     return row
 
@@ -238,7 +286,7 @@ def insert_task(
 def _insert_in_one(keys: tuple[str, ...]) -> Any:
     created = (
         insert(tasks)
-        .values({key: bindparam(key) for key in keys})
+        .values({**{key: bindparam(key) for key in keys}, "fair_tag": _fair_tag(func.greatest)})
         .returning(tasks.c.id, tasks.c.tenant_id, tasks.c.last_seq)
         .cte("created")
     )
@@ -331,7 +379,7 @@ def _queue_webhooks(
     changes.webhooks = True
 
 
-_INSERT_TASK = insert(tasks)
+_INSERT_TASK = insert(tasks).values(fair_tag=_fair_tag(func.max))  # max(a, b): scalar
 _INSERT_EVENTS = insert(events)
 _INSERT_JOURNAL = insert(journal)
 _INSERT_DELIVERIES = insert(webhook_deliveries)

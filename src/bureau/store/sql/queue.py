@@ -20,6 +20,7 @@ from bureau.store.records import (
     ArtifactRecord,
     ClaimedTask,
     JournalRecord,
+    RunningCaps,
     TaskRecord,
     money,
     money_text,
@@ -28,6 +29,7 @@ from bureau.store.sql.common import (
     Changes,
     EventSpec,
     append_events_of,
+    requeued_tag,
     status_event,
     touch_task,
 )
@@ -81,33 +83,64 @@ CLAIMABLE = (
 """The WHERE clause of a task a worker may claim now (params `_now`, `_refs`)."""
 
 
+_LEASE_VALUES = dict(
+    queue_state="leased",
+    lease_owner=bindparam("_owner"),
+    lease_token=tasks.c.lease_token + 1,
+    lease_expires_at=bindparam("_expires"),
+    wake_pending=False,
+    updated_at=bindparam("_now"),
+)
+
+
 def claim_statement(*, skip_locked: bool) -> Any:
-    """UPDATE ... RETURNING that leases up to `_limit` claimable tasks, oldest first.
+    """UPDATE ... RETURNING that leases up to `_limit` claimable tasks, smallest fair tag
+    first (fair between tenants: see `common._fair_tag`).
 
     With `skip_locked` (PostgreSQL) concurrent claimers skip each other's rows instead of
     waiting for them (`FOR UPDATE SKIP LOCKED`).
     """
     candidates = (
-        select(tasks.c.id)
-        .where(CLAIMABLE)
-        .order_by(tasks.c.available_at)
-        .limit(bindparam("_limit"))
+        select(tasks.c.id).where(CLAIMABLE).order_by(tasks.c.fair_tag).limit(bindparam("_limit"))
     )
     if skip_locked:
         candidates = candidates.with_for_update(skip_locked=True)
     return (
         update(tasks)
         .where(tasks.c.id.in_(candidates.scalar_subquery()))
-        .values(
-            queue_state="leased",
-            lease_owner=bindparam("_owner"),
-            lease_token=tasks.c.lease_token + 1,
-            lease_expires_at=bindparam("_expires"),
-            wake_pending=False,
-            updated_at=bindparam("_now"),
-        )
+        .values(**_LEASE_VALUES)
         .returning(*tasks.c)
     )
+
+
+def capped_candidates_statement(*, skip_locked: bool) -> Any:
+    """The claimable tasks of tenants below their cap of running tasks, in claim order
+    (params `_full`: tenants at their cap, `_taken`: ids already chosen)."""
+    candidates = (
+        select(tasks.c.id, tasks.c.tenant_id)
+        .where(
+            CLAIMABLE,
+            tasks.c.tenant_id.not_in(bindparam("_full", expanding=True)),
+            tasks.c.id.not_in(bindparam("_taken", expanding=True)),
+        )
+        .order_by(tasks.c.fair_tag)
+        .limit(bindparam("_limit"))
+    )
+    return candidates.with_for_update(skip_locked=True) if skip_locked else candidates
+
+
+_RUNNING = (
+    select(tasks.c.tenant_id, func.count())
+    .where(tasks.c.queue_state == "leased")
+    .group_by(tasks.c.tenant_id)
+)
+_LEASE = (
+    update(tasks)
+    .where(tasks.c.id.in_(bindparam("_ids", expanding=True)))
+    .values(**_LEASE_VALUES)
+    .returning(*tasks.c)
+)
+_CAPPED_CLAIM_LOCK = 0x62757265  # one capped claimer at a time on PostgreSQL
 
 
 def claim_tasks(
@@ -117,10 +150,14 @@ def claim_tasks(
     agent_refs: Sequence[tuple[str, str]],
     limit: int,
     lease_seconds: float,
+    caps: RunningCaps | None = None,
     *,
     statement: Any,
+    capped_statement: Any,
 ) -> list[ClaimedTask]:
-    """Lease up to `limit` ready tasks with `statement` (from `claim_statement`)."""
+    """Lease up to `limit` ready tasks with `statement` (from `claim_statement`); when
+    tenants have caps on running tasks, with `capped_statement` (from
+    `capped_candidates_statement`) and no more of a tenant's tasks than its cap allows."""
     at = now()
     params = {
         "_now": at,
@@ -129,8 +166,42 @@ def claim_tasks(
         "_owner": owner,
         "_expires": at + lease_seconds,
     }
-    rows = conn.execute(statement, params).all()
+    if caps is None or not caps.active:
+        rows = conn.execute(statement, params).all()
+    else:
+        rows = _claim_capped(conn, params, caps, capped_statement)
     return mark_claimed(conn, changes, rows, at)
+
+
+def _claim_capped(
+    conn: Connection, params: dict[str, Any], caps: RunningCaps, candidates: Any
+) -> Sequence[Row[Any]]:
+    """Choose candidates in claim order, skipping tenants at their cap; look again past a
+    tenant that filled up while choosing, until `_limit` are chosen or none is left.
+    PostgreSQL claimers take turns here, so two cannot both fill a tenant's last slot."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_CAPPED_CLAIM_LOCK)))
+    room = {t: caps.of(t) - n for t, n in conn.execute(_RUNNING).tuples() if caps.of(t)}
+    chosen: list[str] = []
+    while len(chosen) < params["_limit"]:
+        full = [t for t, left in room.items() if left <= 0]
+        wanted = params["_limit"] - len(chosen)
+        found = conn.execute(
+            candidates, {**params, "_limit": wanted, "_full": full, "_taken": chosen}
+        ).all()
+        for row in found:
+            cap = caps.of(row.tenant_id)
+            if cap:
+                left = room.setdefault(row.tenant_id, cap)
+                if left <= 0:
+                    continue
+                room[row.tenant_id] = left - 1
+            chosen.append(row.id)
+        if len(found) < wanted:  # else a tenant filled up: look again without it
+            break
+    if not chosen:
+        return []
+    return conn.execute(_LEASE, {**params, "_ids": chosen}).all()
 
 
 def mark_claimed(
@@ -377,7 +448,9 @@ def retry_later(
     attempt: int,
     trace: str | None = None,
 ) -> Row[Any] | None:
-    """Release the task for another attempt after `delay` seconds."""
+    """Release the task for another attempt after `delay` seconds, behind its tenant's
+    waiting tasks."""
+    at = now()
     row = touch_task(
         conn,
         changes,
@@ -388,7 +461,8 @@ def retry_later(
         new_token=True,
         queue_state="ready",
         attempt=attempt,
-        available_at=now() + delay,
+        available_at=at + delay,
+        fair_tag=requeued_tag(conn, task_id, at + delay),
         lease_owner=None,
         lease_expires_at=None,
         wake_pending=False,

@@ -119,6 +119,7 @@ tasks = Table(
     # queue and lease
     Column("queue_state", String(8), nullable=False),  # ready | leased | parked | done
     Column("available_at", Float, nullable=False),
+    Column("fair_tag", Float, nullable=False, default=0.0),  # claim order: see FAIR_TAG
     Column("lease_owner", String(200)),
     Column("lease_token", Integer, nullable=False, default=0),
     Column("lease_expires_at", Float),
@@ -132,7 +133,8 @@ tasks = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     Column("updated_at", Float, nullable=False),
-    Index("ix_tasks_queue", "queue_state", "available_at"),
+    Index("ix_tasks_queue", "queue_state", "fair_tag"),
+    Index("ix_tasks_tenant_queue", "tenant_id", "queue_state", "fair_tag"),
     Index("ix_tasks_tenant_created", "tenant_id", "created_at"),
     Index("ix_tasks_parent", "parent_id"),
     Index("ix_tasks_session", "tenant_id", "session_id", "created_at"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, case, func, insert, or_, select, update
 
 from bureau.errors import (
     IdempotencyConflict,
     InvalidState,
     NotFound,
     QuestionAlreadyAnswered,
+    QueueFull,
     SessionBusy,
 )
 from bureau.store.codec import dumps, iso, loads, now
@@ -21,6 +22,7 @@ from bureau.store.sql.common import (
     TaskRow,
     artifacts_of,
     insert_task,
+    requeued_tag,
     status_event,
     touch_task,
 )
@@ -102,6 +104,7 @@ def create_task(
                     "request body; use a new key for a new request"
                 )
             return get_task(conn, new.tenant_id, seen.task_id), False
+    _check_waiting(conn, new)
     if new.session_id is not None and new.on_busy != "queue":
         _admit_to_session(conn, changes, new)
     task_id = new_id("task_")
@@ -138,7 +141,7 @@ def create_task(
         updated_at=at,
         last_seq=1,
     )
-    row = insert_task(conn, changes, values, [status_event("submitted")], at)
+    row = insert_task(conn, changes, values, [status_event("submitted")], at, new.weight)
     if idempotency_key is not None:
         conn.execute(
             _INSERT_IDEMPOTENCY_KEY,
@@ -153,6 +156,33 @@ def create_task(
     ledger_entry(conn, row, "hold")
     changes.wake_queue = True
     return row, True
+
+
+def _count_waiting(conn: Connection, tenant_id: str, queue_state: str, up_to: int) -> int:
+    """How many of the tenant's tasks are in `queue_state`, counting no further than
+    `up_to` (an index range of at most that many entries)."""
+    some = (
+        select(tasks.c.id)
+        .where(tasks.c.tenant_id == tenant_id, tasks.c.queue_state == queue_state)
+        .limit(up_to)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(some)).scalar_one())
+
+
+def _check_waiting(conn: Connection, new: NewTask) -> None:
+    """Raise `QueueFull` when the tenant is at its limit of ready or parked tasks. On
+    PostgreSQL, dispatches committing at the same moment may pass it by a few."""
+    for state, cap, what, fix in (
+        ("ready", new.max_queued, "waiting to run", "wait for some to start"),
+        ("parked", new.max_parked, "waiting for answers", "answer or cancel some"),
+    ):
+        if cap and _count_waiting(conn, new.tenant_id, state, cap) >= cap:
+            raise QueueFull(
+                f"this tenant has {cap} tasks {what}, its limit; {fix} and dispatch again",
+                retry_after=1,
+                limit=cap,
+            )
 
 
 def _admit_to_session(conn: Connection, changes: Changes, new: NewTask) -> None:
@@ -443,6 +473,7 @@ def review_task(
         finished_at=None,
         queue_state="ready",
         available_at=at,
+        fair_tag=requeued_tag(conn, task_id, at),
         deadline_at=at + row.deadline_seconds,
     )
     assert redone is not None
