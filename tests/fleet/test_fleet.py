@@ -18,6 +18,7 @@ from tests.e2e.test_streaming import _read_sse
 from tests.fleet.conftest import Fleet
 from tests.support.agents import beacon_pids
 from tests.support.databases import POSTGRES_URL
+from tests.support.fairness import check_fair_start
 from tests.support.server import wait_for
 
 pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="BUREAU_TEST_DATABASE_URL unset")
@@ -284,3 +285,14 @@ def test_sigterm_to_a_busy_worker_hands_its_tasks_to_the_other(
         release.touch()
         for task_id in ids:
             assert wait_for(client, task_id, {"completed"}, timeout=20)["status"] == "completed"
+
+
+def test_a_tenants_backlog_does_not_delay_another_tenants_task(healthy_fleet: Fleet) -> None:
+    """Issue 9's fairness check on the PostgreSQL fleet (two APIs, two workers)."""
+    with healthy_fleet.client() as operator:
+        backlogged = check_fair_start(operator, [api.url for api in healthy_fleet.apis])
+    healthy_fleet.sql(  # the rest of the backlog is not the next tests' business
+        "update tasks set queue_state = 'done', status = 'canceled' "
+        "where tenant_id = %s and queue_state = 'ready' returning id",
+        backlogged,
+    )
