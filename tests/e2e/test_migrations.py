@@ -84,7 +84,6 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
 
 
 V1 = [  # what versions 2 to 4 changed, undone
-    "DROP INDEX ix_tasks_tenant_queue",
     "DROP INDEX ix_tasks_queue",
     "ALTER TABLE tasks DROP COLUMN fair_tag",
     "CREATE INDEX ix_tasks_queue ON tasks (queue_state, available_at)",

@@ -61,9 +61,6 @@ def _fair_queue(conn: Connection) -> None:
     conn.execute(text("UPDATE tasks SET fair_tag = available_at"))
     conn.execute(text("DROP INDEX ix_tasks_queue"))
     conn.execute(text("CREATE INDEX ix_tasks_queue ON tasks (queue_state, fair_tag)"))
-    conn.execute(
-        text("CREATE INDEX ix_tasks_tenant_queue ON tasks (tenant_id, queue_state, fair_tag)")
-    )
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [

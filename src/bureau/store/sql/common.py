@@ -221,8 +221,8 @@ FAIR_STEP_SECONDS = 0.001
 def _fair_tag(greatest: Any, tenant: Any = None) -> Any:
     """A new task's place in the claim order: start-time fair queueing (Goyal, Vin and
     Cheng, 1996) across tenants. The queue's virtual time is the smallest tag ready to claim
-    now (the clock when nothing is); a task's tag is the later of that and its tenant's last
-    waiting tag, plus `_tag_step` (`FAIR_STEP_SECONDS` over the tenant's weight). Claims take
+    now (the clock when nothing is); a task's tag is the later of that and the tag of its
+    tenant's newest task, plus `_tag_step` (`FAIR_STEP_SECONDS` over the tenant's weight). Claims take
     the smallest tags, so a tenant with 10,000 tasks waiting has its next one behind one of
     each other busy tenant's, not the other way round. Tags are seconds-like (near the
     clock) so tasks that come back to the queue (woken, retried) keep a fair place."""
@@ -232,12 +232,11 @@ def _fair_tag(greatest: Any, tenant: Any = None) -> Any:
         .where(queued.c.queue_state == "ready", queued.c.available_at <= bindparam("_tag_at"))
         .scalar_subquery()
     )
-    last_of_tenant = (
-        select(func.max(queued.c.fair_tag))
-        .where(
-            queued.c.tenant_id == (bindparam("_tag_tenant") if tenant is None else tenant),
-            queued.c.queue_state == "ready",
-        )
+    last_of_tenant = (  # its newest task's: one step of the (tenant, created) index
+        select(queued.c.fair_tag)
+        .where(queued.c.tenant_id == (bindparam("_tag_tenant") if tenant is None else tenant))
+        .order_by(queued.c.created_at.desc())
+        .limit(1)
         .scalar_subquery()
     )
     return greatest(

@@ -134,7 +134,6 @@ tasks = Table(
     Column("finished_at", Float),
     Column("updated_at", Float, nullable=False),
     Index("ix_tasks_queue", "queue_state", "fair_tag"),
-    Index("ix_tasks_tenant_queue", "tenant_id", "queue_state", "fair_tag"),
     Index("ix_tasks_tenant_created", "tenant_id", "created_at"),
     Index("ix_tasks_parent", "parent_id"),
     Index("ix_tasks_session", "tenant_id", "session_id", "created_at"),
