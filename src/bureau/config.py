@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     agents: list[str] = Field(default_factory=list)
     demo_agents: bool = True
     bootstrap_admin_key: SecretStr | None = None
+    publisher_key: SecretStr | None = None
+    """A key with `agents:publish`: this process's agents are published into its tenant."""
+    publish_tenant: str | None = None
+    """Without a publisher key: the tenant this process's agents are published into
+    (default: the default tenant)."""
     secret_keys: list[SecretStr] = Field(default_factory=list)
     """Fernet keys sealing per-tenant secrets at rest: the first seals, all open. Default:
     one made in DATA_DIR/secret-key."""

@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from bureau.auth.caller import Caller, Role
 from bureau.auth.keys import issue_key
 from bureau.config import Settings
 from bureau.engine.artifacts import LocalArtifactStore
@@ -29,6 +30,11 @@ from bureau.store.store import Store
 from bureau.webhooks.sender import WebhookSender
 
 log = logging.getLogger("bureau")
+
+
+def _is_demo(definition: AgentDefinition) -> bool:
+    """One of the demo agents Bureau ships (`bureau.agents`)."""
+    return definition.fn.__module__.startswith("bureau.agents")
 
 
 @dataclass(frozen=True)
@@ -89,10 +95,25 @@ class Node:
         if catalog.ensure_default_tenant(key_id=key.key_id, secret_hash=key.secret_hash):
             self._write_admin_key(key.plaintext)
             self.admin_key_created = None if preset else key.plaintext
-        tenant_id = catalog.default_tenant_id()
-        if self.agents:
-            await catalog.publish_versions(tenant_id, [d.catalog_entry() for d in self.agents])
+        default = catalog.default_tenant_id()
+        demo = [d.catalog_entry() for d in self.agents if _is_demo(d)]
+        own = [d.catalog_entry() for d in self.agents if not _is_demo(d)]
+        if demo:
+            await self.service.catalog.publish_builtin(demo, default)
+        if own:
+            await self.service.catalog.publish(await self._publisher(default), own)
         self._prepared = True
+
+    async def _publisher(self, default: str) -> Caller:
+        """Who publishes this process's own agents: the owner of `BUREAU_PUBLISHER_KEY`
+        (needs `agents:publish`), else `BUREAU_PUBLISH_TENANT`, else the default tenant;
+        the last two as this node, which holds the database's credentials."""
+        key = self.settings.publisher_key
+        if key is not None:
+            return await self.service.auth.bearer(f"Bearer {key.get_secret_value()}")
+        tenant_id = self.settings.publish_tenant or default
+        await self.store.catalog.tenant(tenant_id)  # NotFound names a wrong one
+        return Caller(tenant_id=tenant_id, key_id="node", role=Role.ADMIN)
 
     async def start(self) -> None:
         """Prepare, then start the background services of this node's roles."""

@@ -113,7 +113,7 @@ def test_every_route_is_guarded(tenancy: Tenancy) -> None:
             refused = _call(bare, method, path, tenancy)
             assert refused.status_code == 403, f"{where}: {refused.status_code} {refused.text}"
             assert "needs the scope" in refused.json()["detail"], where
-            if "{task_id}" in path or "{key_id}" in path or path.endswith("/failures"):
+            if "{task_id}" in path or "{key_id}" in path or path.endswith(("/failures", "/runs")):
                 found = _call(other, method, path, tenancy)
                 assert found.status_code == 404, f"{where}: {found.status_code} {found.text}"
 

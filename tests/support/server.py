@@ -36,10 +36,17 @@ class ServerProcess:
     after kill -9."""
 
     def __init__(
-        self, data_dir: Path, role: str = "serve", *, demo_agents: bool = False, **settings: Any
+        self,
+        data_dir: Path,
+        role: str = "serve",
+        *,
+        demo_agents: bool = False,
+        agents: str = AGENTS,
+        **settings: Any,
     ) -> None:
         self.role = role
         self.demo_agents = demo_agents
+        self.agents = agents
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -64,7 +71,8 @@ class ServerProcess:
             str(self.port),
         ]
         if self.role in ("serve", "worker"):
-            command += ["--agents", AGENTS] + ([] if self.demo_agents else ["--no-demo-agents"])
+            command += ["--agents", self.agents]
+            command += [] if self.demo_agents else ["--no-demo-agents"]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ class Role(StrEnum):
 class Scope(StrEnum):
     AGENTS_READ = "agents:read"
     AGENTS_OPERATE = "agents:operate"  # a publisher's view of its own agents' runs
+    AGENTS_PUBLISH = "agents:publish"  # a worker publishing its agents into the tenant
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
     WEBHOOKS_SECRET = "webhooks:secret"
@@ -31,6 +32,8 @@ OPERATIONS: dict[str, Scope] = {
     "agents.list": Scope.AGENTS_READ,
     "agents.get": Scope.AGENTS_READ,
     "agents.failures": Scope.AGENTS_OPERATE,
+    "agents.runs": Scope.AGENTS_OPERATE,
+    "agents.publish": Scope.AGENTS_PUBLISH,
     "tasks.dispatch": Scope.TASKS_WRITE,
     "tasks.get": Scope.TASKS_READ,
     "tasks.list": Scope.TASKS_READ,
@@ -56,7 +59,7 @@ OPERATIONS: dict[str, Scope] = {
 
 _VIEWER = frozenset({Scope.AGENTS_READ, Scope.TASKS_READ})
 _MEMBER = _VIEWER | {Scope.TASKS_WRITE}
-_PUBLISHER = _MEMBER | {Scope.AGENTS_OPERATE}
+_PUBLISHER = _MEMBER | {Scope.AGENTS_OPERATE, Scope.AGENTS_PUBLISH}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _VIEWER,
     Role.MEMBER: _MEMBER,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bureau.errors import UsageError
@@ -13,7 +13,7 @@ from bureau.store._transactions import Transactions
 from bureau.store.records import AgentVersionRecord, ApiKeyRecord, Reputation, TenantRecord
 from bureau.store.sealing import Sealer
 from bureau.store.sql import catalog as sql
-from bureau.store.views import AgentFailure
+from bureau.store.views import AgentFailure, AgentRun
 
 CATALOG_TTL = 2.0
 """Seconds a resolved agent version is cached (the catalog changes when workers publish,
@@ -98,6 +98,13 @@ class CatalogStore:
             lambda conn, ch: sql.rotate_key(conn, ch, tenant_id, key_id, secret_hash, grace_seconds)
         )
 
+    async def ensure_tenant(self, tenant_id: str, name: str) -> bool:
+        """Create the tenant unless it exists (the built-in publisher); True if created."""
+        secret = self._new_webhook_secret()
+        return await self._tx.write(
+            lambda conn, _: sql.ensure_tenant(conn, tenant_id, name, secret)
+        )
+
     async def create_tenant(self, tenant_id: str, name: str) -> TenantRecord:
         secret = self._new_webhook_secret()
         return await self._tx.write(
@@ -156,14 +163,28 @@ class CatalogStore:
         tracebacks; raises `NotFound` when the tenant publishes no such agent."""
         return await self._tx.read(lambda conn: sql.failures(conn, tenant_id, name, limit))
 
+    async def runs(
+        self, tenant_id: str, name: str, status: str | None, limit: int
+    ) -> list[AgentRun]:
+        """The latest runs of the tenant's own agent `name` across consumers, newest first,
+        without what belongs to the consumer; raises `NotFound` as `failures` does."""
+        return await self._tx.read(lambda conn: sql.runs(conn, tenant_id, name, status, limit))
+
     async def reputation(self, name: str, version: str | None = None) -> Reputation:
         """Completion and acceptance rates, rating and latency from the agent's real runs."""
         return await self._tx.read(lambda conn: sql.reputation(conn, name, version))
 
-    async def publish_versions(self, tenant_id: str, entries: list[Mapping[str, Any]]) -> None:
+    async def publish_versions(
+        self,
+        tenant_id: str,
+        entries: Sequence[Mapping[str, Any]],
+        adopt_from: str | None = None,
+    ) -> None:
         """Add agent versions (catalog entries) owned by the tenant. Publishing a version
         again with the same definition changes nothing. Raises `UsageError` when a name
-        belongs to another tenant or a version exists with another definition (versions
-        are immutable)."""
-        await self._tx.write(lambda conn, _: sql.publish_versions(conn, tenant_id, entries))
+        belongs to another tenant (but `adopt_from`, whose names pass to this tenant) or a
+        version exists with another definition (versions are immutable)."""
+        await self._tx.write(
+            lambda conn, _: sql.publish_versions(conn, tenant_id, entries, adopt_from)
+        )
         self._versions.clear()

@@ -185,6 +185,32 @@ class AgentFailureList(TypedDict):
     failures: list[AgentFailure]
 
 
+class AgentRun(TypedDict):
+    """A run of one of the caller's own agents, as its publisher sees it: for operating the
+    agent, never the consumer's goal, input, questions, artifacts or deliverable."""
+
+    task_id: str
+    agent_version: str
+    status: str
+    profile: str
+    attempt: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    duration_seconds: float | None
+    usage: dict[str, Any]
+    cost: str
+    review: str | None
+    """The consumer's verdict: `pending`, `accepted`, `rejected`, or none yet."""
+    error: Any
+    traceback: str | None
+    """The last failed attempt's traceback."""
+
+
+class AgentRunList(TypedDict):
+    runs: list[AgentRun]
+
+
 class Agent(_AgentTerms):
     """One agent with every version it has published."""
 

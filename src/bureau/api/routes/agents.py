@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from bureau.api.deps import CallerDep, ServiceDep
 from bureau.api.problems import AUTHENTICATED, problems
 from bureau.api.responses import OrjsonResponse
-from bureau.store.views import Agent, AgentFailureList, AgentList
+from bureau.states import TaskStatus
+from bureau.store.views import Agent, AgentFailureList, AgentList, AgentRunList
 
 router = APIRouter(prefix="/v1", tags=["agents"], responses=problems(*AUTHENTICATED))
 
@@ -45,3 +46,18 @@ async def agent_failures(
     """The latest failed attempts of an agent the caller's tenant publishes, newest first,
     each with its error and traceback (a consumer sees the error only)."""
     return OrjsonResponse({"failures": await service.catalog.failures(caller, name, limit)})
+
+
+@router.get("/agents/{name}/runs", response_model=AgentRunList, responses=problems(404))
+async def agent_runs(
+    name: str,
+    caller: CallerDep,
+    service: ServiceDep,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OrjsonResponse:
+    """The latest runs of an agent the caller's tenant publishes, across every consumer,
+    newest first: status, timings, usage, cost, review verdict, error and traceback. Never
+    the consumer's goal, input, questions, artifacts or deliverable."""
+    runs = await service.catalog.runs(caller, name, status=status, limit=limit)
+    return OrjsonResponse({"runs": runs})

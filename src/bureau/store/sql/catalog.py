@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -19,7 +19,7 @@ from bureau.store.records import (
 )
 from bureau.store.sql.common import Changes
 from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
-from bureau.store.views import AgentFailure
+from bureau.store.views import AgentFailure, AgentRun
 
 
 def insert_api_key(
@@ -229,16 +229,37 @@ def default_tenant_id(conn: Connection) -> str:
     return str(row.id)
 
 
-def publish_versions(conn: Connection, tenant_id: str, entries: list[Mapping[str, Any]]) -> None:
-    """Add agent versions to the catalog. A published version is immutable."""
+def ensure_tenant(conn: Connection, tenant_id: str, name: str, webhook_secret: str) -> bool:
+    """Create the tenant unless it exists; True when it was created."""
+    if conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id)).first() is not None:
+        return False
+    create_tenant(conn, tenant_id, name, webhook_secret)
+    return True
+
+
+def publish_versions(
+    conn: Connection,
+    tenant_id: str,
+    entries: Sequence[Mapping[str, Any]],
+    adopt_from: str | None = None,
+) -> None:
+    """Add agent versions to the catalog. A published version is immutable. A name owned
+    by `adopt_from` passes to `tenant_id` with its versions (demo agents published into the
+    default tenant by an earlier Bureau move to the built-in publisher)."""
     at = now()
     for entry in entries:
         name, version = entry["name"], entry["version"]
         owner = conn.execute(
             select(agent_versions.c.tenant_id).where(agent_versions.c.name == name).limit(1)
         ).first()
-        if owner is not None and owner.tenant_id != tenant_id:
-            raise UsageError(f"agent name {name!r} belongs to another tenant")
+        if owner is not None and owner.tenant_id == adopt_from:
+            conn.execute(
+                update(agent_versions)
+                .where(agent_versions.c.name == name)
+                .values(tenant_id=tenant_id, updated_at=at)
+            )
+        elif owner is not None and owner.tenant_id != tenant_id:
+            raise UsageError(f"agent name {name!r} belongs to another tenant; choose another name")
         existing = conn.execute(
             select(agent_versions.c.spec).where(
                 agent_versions.c.name == name, agent_versions.c.version == version
@@ -313,14 +334,68 @@ def resolve_version(conn: Connection, tenant_id: str, ref: str) -> AgentVersionR
     return active[-1]
 
 
-def failures(conn: Connection, tenant_id: str, name: str, limit: int) -> list[AgentFailure]:
-    """The latest failed attempts of the tenant's own agent, across every consumer: the
-    error and traceback only (a consumer's goal and input stay the consumer's)."""
+def _own_versions(conn: Connection, tenant_id: str, name: str) -> Any:
+    """The versions of the tenant's own agent `name` (a subquery); raises `NotFound`."""
     own = select(agent_versions.c.version).where(
         agent_versions.c.name == name, agent_versions.c.tenant_id == tenant_id
     )
     if conn.execute(own.limit(1)).first() is None:
         raise NotFound(f"this tenant publishes no agent {name!r}", field="name")
+    return own
+
+
+def runs(
+    conn: Connection, tenant_id: str, name: str, status: str | None, limit: int
+) -> list[AgentRun]:
+    """The latest runs of the tenant's own agent, across every consumer, newest first: what
+    operating it needs (status, timings, usage, cost, the error and traceback), never the
+    consumer's goal, input, question, artifacts or deliverable."""
+    own = _own_versions(conn, tenant_id, name)
+    query = select(
+        tasks.c.id,
+        tasks.c.agent_version,
+        tasks.c.status,
+        tasks.c.profile,
+        tasks.c.attempt,
+        tasks.c.created_at,
+        tasks.c.started_at,
+        tasks.c.finished_at,
+        tasks.c.usage,
+        tasks.c.cost,
+        tasks.c.review_status,
+        tasks.c.error,
+        tasks.c.trace,
+    ).where(tasks.c.agent == name, tasks.c.agent_version.in_(own))
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    rows = conn.execute(query.order_by(tasks.c.created_at.desc()).limit(limit))
+    return [
+        {
+            "task_id": r.id,
+            "agent_version": r.agent_version,
+            "status": r.status,
+            "profile": r.profile,
+            "attempt": r.attempt,
+            "created_at": iso(r.created_at) or "",
+            "started_at": iso(r.started_at),
+            "finished_at": iso(r.finished_at),
+            "duration_seconds": (
+                round(r.finished_at - r.started_at, 3) if r.finished_at and r.started_at else None
+            ),
+            "usage": loads(r.usage),
+            "cost": r.cost,
+            "review": r.review_status,
+            "error": loads(r.error),
+            "traceback": r.trace,
+        }
+        for r in rows
+    ]
+
+
+def failures(conn: Connection, tenant_id: str, name: str, limit: int) -> list[AgentFailure]:
+    """The latest failed attempts of the tenant's own agent, across every consumer: the
+    error and traceback only (a consumer's goal and input stay the consumer's)."""
+    own = _own_versions(conn, tenant_id, name)
     rows = conn.execute(
         select(
             tasks.c.id,

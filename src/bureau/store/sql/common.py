@@ -222,10 +222,10 @@ def _fair_tag(greatest: Any, tenant: Any = None) -> Any:
     """A new task's place in the claim order: start-time fair queueing (Goyal, Vin and
     Cheng, 1996) across tenants. The queue's virtual time is the smallest tag ready to claim
     now (the clock when nothing is); a task's tag is the later of that and the tag of its
-    tenant's newest task, plus `_tag_step` (`FAIR_STEP_SECONDS` over the tenant's weight). Claims take
-    the smallest tags, so a tenant with 10,000 tasks waiting has its next one behind one of
-    each other busy tenant's, not the other way round. Tags are seconds-like (near the
-    clock) so tasks that come back to the queue (woken, retried) keep a fair place."""
+    tenant's newest task, plus `_tag_step` (`FAIR_STEP_SECONDS` over the tenant's weight).
+    Claims take the smallest tags, so a tenant with 10,000 tasks waiting has its next one
+    behind one of each other busy tenant's, not the other way round. Tags are seconds-like
+    (near the clock) so tasks that come back to the queue (woken) keep a fair place."""
     queued = tasks.alias("queued")
     virtual_time = (
         select(func.min(queued.c.fair_tag))
