@@ -300,6 +300,17 @@ class Client:
         found: list[dict[str, Any]] = self._json("GET", path, limit=limit)["failures"]
         return found
 
+    def runs(
+        self, agent: str, *, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The latest runs of an agent the caller's tenant publishes, across every consumer,
+        newest first: `task_id`, `agent_version`, `status`, `profile`, `attempt`,
+        `created_at`, `started_at`, `finished_at`, `duration_seconds`, `usage`, `cost`,
+        `review`, `error`, `traceback` (never the consumer's goal, input or deliverable)."""
+        path = f"/v1/agents/{_segment(agent)}/runs"
+        found: list[dict[str, Any]] = self._json("GET", path, status=status, limit=limit)["runs"]
+        return found
+
     # -- tasks -------------------------------------------------------------------------
 
     def dispatch(
@@ -506,6 +517,23 @@ class Client:
         """A new secret for the key, in the answer's `secret` (this answer only); the old
         secret keeps working until `previous_secret_until` (`grace_seconds` from now)."""
         return self._object("POST", _key_path(id, "rotate"), {"grace_seconds": grace_seconds})
+
+    def audit(
+        self,
+        *,
+        action: str | None = None,
+        key_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the tenant's audit log, newest first: `{"records": [...],
+        "next_cursor": str | None}`, each record `id`, `at`, `key_id`, `role`, `action`,
+        `target`, `outcome`, `address`, `request_id`; only `action` (e.g. `tasks.cancel`)
+        or `key_id`'s calls when given."""
+        page: dict[str, Any] = self._json(
+            "GET", "/v1/audit", action=action, key_id=key_id, limit=limit, cursor=cursor
+        )
+        return page
 
     # -- tenants (the operator) --------------------------------------------------------
 

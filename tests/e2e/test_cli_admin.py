@@ -1,5 +1,5 @@
-"""`bureau keys ...`, `bureau tenants ...` and `bureau failures` as a user runs them: the real
-CLI in a subprocess against a real server, both backends."""
+"""`bureau keys ...`, `bureau tenants ...`, `bureau audit`, `bureau failures` and `bureau runs`
+as a user runs them: the real CLI in a subprocess against a real server, both backends."""
 
 from __future__ import annotations
 
@@ -70,3 +70,57 @@ def test_failures_shows_the_traceback(server: ServerProcess) -> None:
     assert "  error: fatal: cannot do this goal\n" in shown
     assert "  | Traceback (most recent call last):\n" in shown
     assert shown.rstrip().endswith("Fatal: cannot do this goal")
+
+
+def test_audit_lists_the_calls_just_made(server: ServerProcess) -> None:
+    created = orjson.loads(
+        bureau(server, server.key, "keys", "create", "audited", "--role", "viewer", "--json")
+    )
+    header, newest, *_ = bureau(server, server.key, "audit", "--limit", "5").splitlines()
+    assert header.split() == "AT KEY ROLE ACTION OUTCOME ADDRESS TARGET REQUEST".split()
+    assert newest.split()[2:7] == ["admin", "keys.create", "ok", "127.0.0.1", created["id"]]
+
+    shown = bureau(server, server.key, "audit", "--action", "keys.create", "--limit", "1")
+    assert shown.splitlines()[1].split()[3:7] == ["keys.create", "ok", "127.0.0.1", created["id"]]
+    assert "\nMore: bureau audit --action keys.create --limit 1 --cursor " in shown
+
+    page = orjson.loads(bureau(server, server.key, "audit", "--action", "keys.create", "--json"))
+    assert page["records"][0]["target"] == created["id"]
+    assert {r["action"] for r in page["records"]} == {"keys.create"}
+    everything = orjson.loads(
+        bureau(
+            server,
+            server.key,
+            "audit",
+            "--action",
+            "keys.create",
+            "--all",
+            "--limit",
+            "1",
+            "--json",
+        )
+    )
+    assert everything["records"][: len(page["records"])] == page["records"]
+    assert everything["next_cursor"] is None
+
+    refused = bureau(server, created["secret"], "audit", code=1)
+    assert "(forbidden, HTTP 403)" in refused, refused
+
+
+def test_runs_shows_the_publishers_runs(server: ServerProcess) -> None:
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "noop", "goal": "run me"}).json()
+        wait_for(client, task["id"], {"completed"})
+    shown = bureau(server, server.key, "runs", "noop", "--limit", "200")
+    assert shown.splitlines()[0].split() == "TASK VERSION STATUS DURATION COST REVIEW ERROR".split()
+    (row,) = [line for line in shown.splitlines() if line.startswith(task["id"])]
+    assert row.split()[1:3] == ["1.0.0", "completed"], shown
+    runs = orjson.loads(
+        bureau(server, server.key, "runs", "noop", "--status", "completed", "--json")
+    )
+    (run,) = [r for r in runs["runs"] if r["task_id"] == task["id"]]
+    assert run["usage"]["steps"] == 2 and run["error"] is None
+    assert {r["status"] for r in runs["runs"]} == {"completed"}
+
+    missing = bureau(server, server.key, "runs", "doc-digest", code=1)
+    assert missing == "error: this tenant publishes no agent 'doc-digest' (not_found, HTTP 404)\n"

@@ -296,3 +296,62 @@ def test_a_tenants_backlog_does_not_delay_another_tenants_task(healthy_fleet: Fl
         "where tenant_id = %s and queue_state = 'ready' returning id",
         backlogged,
     )
+
+
+def _bearer(url: str, secret: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+
+
+def _until(check: Any, seconds: float) -> float:
+    """Poll `check()` until true; returns how long it took (AssertionError past `seconds`)."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_a_key_revoked_on_one_api_fails_on_the_other_within_a_second(
+    healthy_fleet: Fleet,
+) -> None:
+    one, two = (api.url for api in healthy_fleet.apis)
+    with healthy_fleet.client(0) as operator:
+        key = operator.post("/v1/keys", json={"name": "doomed", "role": "member"}).json()
+        made = operator.post("/v1/tenants", json={"name": "to suspend"}).json()
+        with _bearer(two, key["secret"]) as other, _bearer(two, made["admin_key"]["secret"]) as b:
+            assert other.get("/v1/tasks").status_code == 200, "known (cached) on replica 2"
+            assert b.get("/v1/tasks").status_code == 200
+            assert operator.post(f"/v1/keys/{key['id']}/revoke").status_code == 200
+            took = _until(lambda: other.get("/v1/tasks").status_code == 401, 1.0)
+            assert operator.post(f"/v1/tenants/{made['id']}/suspend").status_code == 200
+            _until(lambda: b.get("/v1/tasks").status_code == 403, 1.0)
+    assert took < 1.0
+    with _bearer(one, key["secret"]) as same:
+        assert same.get("/v1/tasks").status_code == 401
+
+
+def test_request_rates_are_counted_across_apis_and_per_process_without_redis(
+    healthy_fleet: Fleet,
+) -> None:
+    with healthy_fleet.client(0) as operator:
+        made = operator.post("/v1/tenants", json={"name": "rated"}).json()
+        secret = made["admin_key"]["secret"]
+        limited = operator.put(f"/v1/tenants/{made['id']}/limits", json={"requests_per_second": 4})
+        assert limited.status_code == 200
+    clients = [_bearer(api.url, secret) for api in healthy_fleet.apis]
+    try:
+        # replica 2 reads the new limit within LimitBook's reload interval (5 s)
+        _until(lambda: clients[1].get("/v1/tasks").status_code == 429, 8.0)
+        time.sleep(1.1)
+        answers = [clients[i % 2].get("/v1/tasks").status_code for i in range(10)]
+        assert answers.count(200) <= 4, f"two replicas allowed more than 4/s: {answers}"
+        assert set(answers) <= {200, 429}
+
+        healthy_fleet.redis.stop()
+        time.sleep(1.1)
+        alone = [clients[0].get("/v1/tasks").status_code for _ in range(8)]
+        assert set(alone) <= {200, 429} and 429 in alone and 200 in alone, alone
+    finally:
+        healthy_fleet.redis.start()
+        for client in clients:
+            client.close()

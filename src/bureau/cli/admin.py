@@ -1,4 +1,5 @@
-"""`keys ...` (a tenant's admins manage its API keys) and `tenants ...` (the operator).
+"""`keys ...` (a tenant's admins manage its API keys), `audit` (they read its audit log)
+and `tenants ...` (the operator).
 
 A key's secret is printed only by the commands that issue one (`keys create`, `keys rotate`,
 `tenants create`): the API shows it in that answer only.
@@ -7,15 +8,24 @@ A key's secret is printed only by the commands that issue one (`keys create`, `k
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 from bureau.cli.commands import seconds, show
 from bureau.cli.common import connect
-from bureau.cli.views import key_details, keys_table, secret_block, tenant_line, tenants_table
+from bureau.cli.views import (
+    audit_table,
+    key_details,
+    keys_table,
+    secret_block,
+    tenant_line,
+    tenants_table,
+)
 
 __all__ = ["register"]
 
 ROLES = ("admin", "publisher", "member", "viewer")
+ALL_PAGE_SIZE = 200  # `audit --all` without `--limit`: the largest page the API gives
 
 
 def cmd_key_create(args: argparse.Namespace) -> int:
@@ -57,6 +67,31 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _next_page(args: argparse.Namespace, cursor: str) -> str:
+    """The `bureau audit` command that lists the page after this one."""
+    command = ["bureau", "audit"]
+    options = (("--action", args.action), ("--key", args.key_id), ("--limit", args.limit))
+    for option, value in options:
+        if value is not None:
+            command += [option, str(value)]
+    return shlex.join([*command, "--cursor", cursor])
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    limit = args.limit if args.limit is not None else ALL_PAGE_SIZE if args.all else 50
+    query = {"action": args.action, "key_id": args.key_id, "limit": limit}
+    with connect(args) as client:
+        page = client.audit(**query, cursor=args.cursor)
+        records = list(page["records"])
+        while args.all and page.get("next_cursor"):
+            page = client.audit(**query, cursor=page["next_cursor"])
+            records += page["records"]
+    cursor = page.get("next_cursor")
+    more = f"\nMore: {_next_page(args, cursor)}" if cursor else ""
+    show(args, {"records": records, "next_cursor": cursor}, audit_table(records) + more)
+    return 0
+
+
 def cmd_tenant_create(args: argparse.Namespace) -> int:
     with connect(args) as client:
         tenant = client.create_tenant(args.name)
@@ -92,7 +127,7 @@ def _grace(text: str) -> float:
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add `keys ...` and `tenants ...` to the CLI."""
+    """Add `keys ...`, `audit` and `tenants ...` to the CLI."""
 
     def group(name: str, help: str) -> Any:
         parser = subparsers.add_parser(name, help=help)
@@ -132,6 +167,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long the old secret keeps working (default 3600, at most 7 days)",
     )
+
+    audit = subparsers.add_parser(
+        "audit", parents=[common], help="your tenant's audit log, newest first (admins)"
+    )
+    audit.add_argument("--action", help="only this action, e.g. tasks.cancel or keys.create")
+    audit.add_argument("--key", dest="key_id", metavar="KEY_ID", help="only this key's calls")
+    audit.add_argument(
+        "--limit", type=int, help="at most this many a page (1-200, default 50; 200 with --all)"
+    )
+    audit.add_argument("--cursor", help="the next page, from a previous listing")
+    audit.add_argument("--all", action="store_true", help="every page, to the oldest record")
+    audit.set_defaults(func=cmd_audit)
 
     tenants = group("tenants", "manage tenants (the operator)")
     create = action(tenants, "create", cmd_tenant_create, "a tenant; prints its admin key once")

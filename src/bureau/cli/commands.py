@@ -1,6 +1,6 @@
-"""The client commands other than `run`, `keys` and `tenants`: the catalog (`agents`,
-`agent`, `failures`), `task ...` and `dead-letters`. Each prints readable text, or with
-`--json` the JSON it got."""
+"""The client commands other than `run`, `keys`, `tenants` and `audit`: the catalog
+(`agents`, `agent`, `failures`, `runs`), `task ...` and `dead-letters`. Each prints readable
+text, or with `--json` the JSON it got."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bureau.cli.views import (
     agent_details,
     agents_table,
     failures_report,
+    runs_report,
     task_report,
     tasks_table,
 )
@@ -53,6 +54,13 @@ def cmd_failures(args: argparse.Namespace) -> int:
     with connect(args) as client:
         found = client.failures(args.name, limit=args.limit)
     show(args, {"failures": found}, failures_report(args.name, found))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        found = client.runs(args.name, status=args.status, limit=args.limit)
+    show(args, {"runs": found}, runs_report(args.name, found, tracebacks=args.tracebacks))
     return 0
 
 
@@ -185,7 +193,7 @@ def seconds(text: str, *, zero: bool = False) -> float:
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add `agents`, `agent`, `failures`, `task ...` and `dead-letters` to the CLI."""
+    """Add `agents`, `agent`, `failures`, `runs`, `task ...` and `dead-letters` to the CLI."""
     agents = subparsers.add_parser("agents", parents=[common], help="list the agent catalog")
     agents.add_argument("--q", help="text to search in names and descriptions")
     agents.add_argument("--capability", help="only agents with this capability tag")
@@ -201,6 +209,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     failures.add_argument("name", metavar="NAME", help="the agent")
     failures.add_argument("--limit", type=int, default=20, help="at most this many (1-100)")
     failures.set_defaults(func=cmd_failures)
+    runs = subparsers.add_parser(
+        "runs",
+        parents=[common],
+        help="the latest runs of an agent you publish: status, duration, cost, review, error",
+    )
+    runs.add_argument("name", metavar="NAME", help="the agent")
+    runs.add_argument("--status", choices=STATUSES, help="only runs in this status")
+    runs.add_argument("--limit", type=int, default=50, help="at most this many (1-200)")
+    runs.add_argument(
+        "--tracebacks",
+        action="store_true",
+        help="print the failed attempts' tracebacks under the table (--json has them too)",
+    )
+    runs.set_defaults(func=cmd_runs)
     dead = subparsers.add_parser(
         "dead-letters", parents=[common], help="tasks that failed after all their attempts"
     )

@@ -1,5 +1,5 @@
 """Readable views of the API's objects: agents, tasks, deliverables, artifacts, next steps,
-an agent's failed attempts, API keys and tenants."""
+an agent's failed attempts and runs, API keys, tenants and the audit log."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import shlex
 from datetime import UTC, datetime
 from typing import Any
 
-from bureau.cli.render import pretty, preview, shorten, size, sla, table
+from bureau.cli.render import duration, pretty, preview, shorten, size, sla, table
 from bureau.states import ReviewStatus, TaskStatus
 
 __all__ = [
     "agent_details",
     "agents_table",
     "artifacts_block",
+    "audit_table",
     "deliverable_block",
     "failures_report",
     "key_details",
     "keys_table",
     "next_steps",
+    "runs_report",
     "secret_block",
     "task_details",
     "task_headline",
@@ -262,6 +264,65 @@ def failures_report(agent: str, failures: list[dict[str, Any]]) -> str:
             lines.append(_indent(str(failure["traceback"]).rstrip(), "  | "))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _error_line(error: Any) -> str:
+    """A run's error as `code (type): message`, or as it came when it is not an object."""
+    if isinstance(error, dict):
+        kind = f" ({error['type']})" if error.get("type") else ""
+        return f"{error.get('code')}{kind}: {error.get('message')}"
+    return "" if error is None else str(error)
+
+
+def runs_report(agent: str, runs: list[dict[str, Any]], *, tracebacks: bool = False) -> str:
+    """An agent's runs, newest first, as a table: task, version, status, duration, cost,
+    review and the error of a failed one; then each traceback (with `tracebacks`) or a hint
+    that there are some."""
+    if not runs:
+        return f"No runs of {agent}."
+    rows = [
+        [
+            run.get("task_id") or "?",
+            str(run.get("agent_version") or "-"),
+            run.get("status") or "?",
+            duration(run.get("duration_seconds")),
+            str(run.get("cost") or "0"),
+            run.get("review") or "-",
+            _error_line(run.get("error")),
+        ]
+        for run in runs
+    ]
+    lines = [table(["TASK", "VERSION", "STATUS", "DURATION", "COST", "REVIEW", "ERROR"], rows)]
+    traced = [run for run in runs if run.get("traceback")]
+    if traced and tracebacks:
+        for run in traced:
+            lines.append(f"\n{run.get('task_id')}  attempt {run.get('attempt')}:")
+            lines.append(_indent(str(run["traceback"]).rstrip(), "  | "))
+    elif traced:
+        count = f"{len(traced)} run{'s' if len(traced) > 1 else ''}"
+        lines.append(f"\n{count} with a traceback: bureau runs {shlex.quote(agent)} --tracebacks")
+    return "\n".join(lines)
+
+
+def audit_table(records: list[dict[str, Any]]) -> str:
+    """Audit records as a table, newest first as the API lists them."""
+    if not records:
+        return "No audit records."
+    rows = [
+        [
+            str(record.get("at") or "-"),
+            record.get("key_id") or "-",
+            record.get("role") or "?",
+            record.get("action") or "?",
+            record.get("outcome") or "?",
+            record.get("address") or "-",
+            shorten(record.get("target") or "-", 40),
+            record.get("request_id") or "-",
+        ]
+        for record in records
+    ]
+    headers = ["AT", "KEY", "ROLE", "ACTION", "OUTCOME", "ADDRESS", "TARGET", "REQUEST"]
+    return table(headers, rows)
 
 
 def _key_status(key: dict[str, Any]) -> str:
