@@ -40,7 +40,7 @@ def check_fair_start(operator: httpx.Client, urls: list[str]) -> str:
     returns A's id."""
     made = [operator.post("/v1/tenants", json={"name": name}).json() for name in "AB"]
     a_key, b_key = (m["admin_key"]["secret"] for m in made)
-    backlog = {"agent": "sleeper", "goal": "keep busy", "input": {"seconds": 0.5}}
+    backlog = {"agent": "sleeper", "goal": "keep busy", "input": {"seconds": 2}}
     share = BACKLOG // len(urls)
 
     async def enqueue_all() -> None:
