@@ -130,6 +130,10 @@ def contract(server: ServerProcess) -> Contract:
 DOCS_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
+PROTOCOL_DOORS = {"/.well-known/agent-card.json"}
+"""The A2A and MCP doors' routes: their protocols describe them (docs/interop.md)."""
+
+
 @pytest.fixture(scope="module")
 def app_operations(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
     """(method, path) of every route of the app `bureau serve` runs, but the docs pages."""
@@ -145,7 +149,7 @@ def app_operations(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, s
     return {
         (method.lower(), route.path)
         for route in routes
-        if getattr(route, "methods", None) and route.path not in DOCS_PAGES
+        if getattr(route, "methods", None) and route.path not in DOCS_PAGES | PROTOCOL_DOORS
         for method in route.methods
         if method != "HEAD"
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -15,6 +15,7 @@ from bureau import __version__
 from bureau.api import errors, openapi
 from bureau.api.bodies import Parser
 from bureau.api.routes import agents, audit, events, health, keys, tasks
+from bureau.interop import a2a, mcp
 from bureau.node import Node
 
 CLOSE = {"connection": "close"}
@@ -116,13 +117,18 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     """The API for `node`; the app's lifespan starts the node and stops it (draining the
     worker) when the server shuts down."""
 
+    doors: list[AbstractAsyncContextManager[None]] = []
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await node.start()
-        if on_started is not None:
-            on_started(node)
         try:
-            yield
+            async with AsyncExitStack() as running:
+                for door in doors:
+                    await running.enter_async_context(door)
+                if on_started is not None:
+                    on_started(node)
+                yield
         finally:
             app.state.parser.close()
             await node.stop()
@@ -143,6 +149,11 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     routers = (health, agents, tasks, events, keys, audit)
     for module in routers if node.roles.api else (health,):
         app.include_router(module.router)
+    if node.roles.api:
+        for door in (a2a, mcp):
+            running = door.install(app, node)
+            if running is not None:
+                doors.append(running)
     settings = node.settings
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, seconds=settings.request_timeout_seconds

@@ -7,7 +7,6 @@ service's authenticator, which answers problem+json saying what to send.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -16,7 +15,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bureau.auth.caller import Caller
 from bureau.node import Node
 from bureau.service import Service
-from bureau.store.ids import new_id
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -44,11 +42,8 @@ async def get_caller(
     caller = await node.service.caller(
         request.headers.get("authorization"), await _body_bytes(request)
     )
-    return replace(
-        caller,
-        address=request.client.host if request.client else None,
-        request_id=_request_id(request.headers.get("x-request-id")),
-    )
+    address = request.client.host if request.client else None
+    return caller.seen_at(address, request.headers.get("x-request-id"))
 
 
 async def _body_bytes(request: Request) -> int:
@@ -60,13 +55,6 @@ async def _body_bytes(request: Request) -> int:
     if request.method in ("POST", "PUT", "PATCH"):
         return len(await request.body())
     return 0
-
-
-def _request_id(sent: str | None) -> str:
-    """The client's `X-Request-ID` when it is a sane token, else a new one (audit log)."""
-    if sent and len(sent) <= 64 and sent.isascii() and sent.isprintable():
-        return sent
-    return new_id("req_")
 
 
 NodeDep = Annotated[Node, Depends(get_node)]

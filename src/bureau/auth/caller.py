@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bureau.auth.scopes import OPERATIONS, ROLE_SCOPES, Role, Scope
 from bureau.errors import Forbidden
+from bureau.store.ids import new_id
 
 __all__ = ["Caller", "Role"]
 
@@ -38,3 +39,12 @@ class Caller:
                 f"{operation} needs the scope '{needed.value}'; this key (role "
                 f"'{self.role.value}') has {', '.join(sorted(self.scopes)) or 'no scope'}"
             )
+
+    def seen_at(self, address: str | None, request_id: str | None) -> Caller:
+        """This caller as a door saw it: the client's address and the request's id (the
+        client's `X-Request-ID` when it is a sane token, else a new one), for the audit
+        log."""
+        sane = request_id is not None and (
+            0 < len(request_id) <= 64 and request_id.isascii() and request_id.isprintable()
+        )
+        return replace(self, address=address, request_id=request_id if sane else new_id("req_"))

@@ -43,6 +43,7 @@ OPERATIONS: dict[str, Scope] = {
     "tasks.message": Scope.TASKS_WRITE,
     "tasks.cancel": Scope.TASKS_WRITE,
     "tasks.review": Scope.TASKS_WRITE,
+    "tasks.webhook": Scope.TASKS_WRITE,
     "webhooks.secret": Scope.WEBHOOKS_SECRET,
     "keys.create": Scope.KEYS_MANAGE,
     "keys.read": Scope.KEYS_MANAGE,

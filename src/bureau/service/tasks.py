@@ -87,13 +87,7 @@ class TaskService:
                 field="Idempotency-Key",
             )
         if request.webhook is not None:
-            refused = refusal_of_url(str(request.webhook.url), self.webhook_allowed_networks)
-            if refused is not None:
-                raise InvalidRequest(
-                    f"webhook refused: {refused}; webhooks go to public addresses only "
-                    "(an operator may allow a network: BUREAU_WEBHOOK_ALLOWED_NETWORKS)",
-                    field="webhook.url",
-                )
+            self._check_webhook(str(request.webhook.url))
         if request.deadline_seconds and request.deadline_seconds > self.max_deadline_seconds:
             raise InvalidRequest(
                 f"deadline_seconds {request.deadline_seconds:g} exceeds the maximum of "
@@ -129,6 +123,16 @@ class TaskService:
             max_queued=limits.queued_tasks,
             max_parked=limits.parked_tasks,
         )
+
+    def _check_webhook(self, url: str) -> None:
+        """Raise `InvalidRequest` unless `url` is a destination webhooks may go to."""
+        refused = refusal_of_url(url, self.webhook_allowed_networks)
+        if refused is not None:
+            raise InvalidRequest(
+                f"webhook refused: {refused}; webhooks go to public addresses only "
+                "(an operator may allow a network: BUREAU_WEBHOOK_ALLOWED_NETWORKS)",
+                field="webhook.url",
+            )
 
     async def get(self, caller: Caller, task_id: str) -> TaskDetail:
         """The task and its artifacts; raises `NotFound` (also for another tenant's task)."""
@@ -193,6 +197,16 @@ class TaskService:
         async with self._audit.record(caller, "tasks.cancel", task_id):
             reason = f"canceled by key {caller.key_id}"
             await self._tasks.cancel(caller.tenant_id, task_id, reason)
+        return await self._detail(caller, task_id)
+
+    async def set_webhook(self, caller: Caller, task_id: str, url: str | None) -> TaskDetail:
+        """Send the task's later events to `url` (checked like a dispatch's), or to no
+        webhook (None): what A2A's push-notification configs map onto after dispatch.
+        Raises `NotFound`, `InvalidRequest` (a refused URL), `Forbidden`."""
+        async with self._audit.record(caller, "tasks.webhook", task_id):
+            if url is not None:
+                self._check_webhook(url)
+            await self._tasks.set_webhook(caller.tenant_id, task_id, url)
         return await self._detail(caller, task_id)
 
     async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:

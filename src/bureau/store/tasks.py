@@ -152,6 +152,13 @@ class TaskStore:
         )
         return TaskRecord.from_row(row._mapping)
 
+    async def set_webhook(self, tenant_id: str, task_id: str, url: str | None) -> None:
+        """Deliver the task's events from now on to `url` (None: to no webhook); events
+        already in the outbox keep their destination. Raises `NotFound`."""
+        await self._tx.write(
+            lambda conn, _: sql.set_webhook(conn, tenant_id, task_id, url), interactive=True
+        )
+
     async def artifact(self, tenant_id: str, task_id: str, name: str) -> ArtifactRecord:
         """The artifact's description; raises `NotFound` (no such task or artifact)."""
         return await self._tx.read(lambda conn: sql.artifact(conn, tenant_id, task_id, name))

@@ -73,6 +73,16 @@ def get_task(conn: Connection, tenant_id: str, task_id: str) -> Row[Any]:
     return row
 
 
+def set_webhook(conn: Connection, tenant_id: str, task_id: str, url: str | None) -> None:
+    """Point the task's later events at `url` (None: no webhook); raises `NotFound`."""
+    get_task(conn, tenant_id, task_id)
+    conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.tenant_id == tenant_id)
+        .values(webhook_url=url)
+    )
+
+
 def task_with_artifacts(
     conn: Connection, tenant_id: str, task_id: str
 ) -> tuple[Row[Any], list[ArtifactRecord]]:

@@ -1,0 +1,405 @@
+"""The A2A request handler: each A2A operation mapped onto one of Bureau's service calls.
+
+It owns no state: tasks, their event logs and webhooks live in Bureau's store, reached
+through `Service` with the `Caller` the door authenticated (`context.state["caller"]`), so
+scopes, tenancy, quotas and audit apply exactly as over REST. A task is visible on the
+endpoint of its own agent only (`context.state["agent"]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing, contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from a2a.server.context import ServerCallContext
+from a2a.server.events import Event
+from a2a.server.request_handlers import RequestHandler, validate_request_params
+from a2a.types import (
+    AgentCard,
+    Artifact,
+    CancelTaskRequest,
+    DeleteTaskPushNotificationConfigRequest,
+    GetExtendedAgentCardRequest,
+    GetTaskPushNotificationConfigRequest,
+    GetTaskRequest,
+    ListTaskPushNotificationConfigsRequest,
+    ListTaskPushNotificationConfigsResponse,
+    ListTasksRequest,
+    ListTasksResponse,
+    Message,
+    Part,
+    SendMessageRequest,
+    SubscribeToTaskRequest,
+    Task,
+    TaskPushNotificationConfig,
+    TaskState,
+)
+from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
+from a2a.utils.errors import (
+    A2AError,
+    InvalidParamsError,
+    InvalidRequestError,
+    TaskNotCancelableError,
+    TaskNotFoundError,
+    UnsupportedOperationError,
+)
+from a2a.utils.task import apply_history_length, validate_page_size
+from google.protobuf import json_format  # type: ignore[import-untyped]
+from pydantic import ValidationError
+
+from bureau.auth.caller import Caller
+from bureau.errors import BureauError, InvalidRequest, InvalidState, NotFound, PayloadTooLarge
+from bureau.interop import _a2a_parts as parts
+from bureau.service import HEARTBEAT, Service, TaskDetail
+from bureau.service.requests import MessageCreate, TaskCreate
+from bureau.states import TERMINAL_STATUSES, EventType
+from bureau.states import TaskStatus as Status
+from bureau.store.records import TaskRecord
+
+INLINE_BYTES = 16 * 1024
+"""Artifacts up to this size come back inline (`raw`); larger ones as a `url` to
+`GET /v1/tasks/{id}/artifacts/{name}` (the same bearer key)."""
+
+
+@contextmanager
+def bureau_errors(missing: type[A2AError] = TaskNotFoundError) -> Iterator[None]:
+    """Bureau's errors as A2A's: `NotFound` as `missing`, invalid input as invalid params,
+    a finished task as an unsupported operation, anything else (a missing scope, a conflict,
+    a full queue) as an invalid request whose `data.code` is Bureau's stable code."""
+    try:
+        yield
+    except NotFound as exc:
+        raise missing(exc.detail) from exc
+    except (InvalidRequest, PayloadTooLarge) as exc:
+        raise InvalidParamsError(exc.detail) from exc
+    except InvalidState as exc:
+        raise UnsupportedOperationError(exc.detail) from exc
+    except BureauError as exc:
+        raise InvalidRequestError(exc.detail, data={"code": exc.code}) from exc
+
+
+def _checked(model: type[TaskCreate] | type[MessageCreate], **fields: Any) -> Any:
+    """The request model, or invalid params saying what does not fit."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidParamsError(f"the message does not fit a Bureau task: {problems}") from exc
+
+
+class BureauRequestHandler(RequestHandler):
+    """A2A over Bureau's service layer; one instance serves every agent's endpoint."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def _owned(self, context: ServerCallContext, task_id: str) -> TaskDetail:
+        """The caller's task of this endpoint's agent; `TaskNotFoundError` otherwise (also
+        for another tenant's task, whose existence is not revealed)."""
+        with bureau_errors():
+            detail = await self._service.tasks.get(_caller(context), task_id)
+        if detail.task.agent != context.state["agent"]:
+            raise TaskNotFoundError(f"agent {context.state['agent']!r} has no task {task_id!r}")
+        return detail
+
+    async def _file(
+        self, context: ServerCallContext, task_id: str, name: str, media_type: str, size: int
+    ) -> Artifact:
+        """A Bureau artifact as an A2A one: inline when small, else its download URL."""
+        if size <= INLINE_BYTES:
+            with bureau_errors():
+                _, path = await self._service.tasks.artifact(_caller(context), task_id, name)
+            part = Part(raw=await asyncio.to_thread(path.read_bytes))
+        else:
+            url = f"{context.state['base_url']}/v1/tasks/{task_id}/artifacts/"
+            part = Part(url=url + quote(name, safe=""))
+        part.filename, part.media_type = name, media_type
+        return Artifact(artifact_id=name, name=name, parts=[part])
+
+    async def _task(self, context: ServerCallContext, detail: TaskDetail) -> Task:
+        files = [
+            await self._file(context, a.task_id, a.name, a.media_type, a.size)
+            for a in detail.artifacts
+        ]
+        return parts.task_of(detail.task, files)
+
+    async def _events(
+        self, context: ServerCallContext, task: TaskRecord, after: int
+    ) -> AsyncGenerator[Event]:
+        """The task's log after `after` as A2A events, up to a status where the caller has
+        to act or the task ended (the question of `input-required` included)."""
+        with bureau_errors():
+            log = await self._service.events.open_stream(_caller(context), task.id, after=after)
+        async with aclosing(log) as events:  # type: ignore[type-var]
+            async for event in events:
+                if event is HEARTBEAT:
+                    continue
+                seq, kind, data = event["seq"], event["type"], event["data"]
+                if kind == EventType.STATUS and data["status"] != Status.INPUT_REQUIRED:
+                    status = parts.status_of(task, Status(data["status"]), data)
+                elif kind == EventType.QUESTION:  # follows its `input-required` status
+                    status = parts.status_of(task, Status.WORKING)
+                    status.state = TaskState.TASK_STATE_INPUT_REQUIRED
+                    status.message.CopyFrom(parts.question_message(task, data))
+                elif kind == EventType.PROGRESS:
+                    status = parts.status_of(task, Status.WORKING)
+                    if data.get("message"):
+                        text = [Part(text=str(data["message"]))]
+                        status.message.CopyFrom(parts.agent_message(task, f"{task.id}-{seq}", text))
+                elif kind == EventType.ARTIFACT:
+                    file = await self._file(
+                        context, task.id, data["name"], data["media_type"], data["size"]
+                    )
+                    yield parts.artifact_update(task, seq, file)
+                    continue
+                elif kind == EventType.DELIVERABLE and data.get("deliverable") is not None:
+                    artifact = parts.deliverable_artifact(data["deliverable"])
+                    yield parts.artifact_update(task, seq, artifact)
+                    continue
+                else:
+                    continue
+                parts.timestamp(status, parts.at_of(event))
+                yield parts.status_update(task, seq, status)
+                if status.state in parts.STOPS:
+                    return
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def _start(self, params: SendMessageRequest, context: ServerCallContext) -> TaskDetail:
+        """Dispatch a new task, or pass the message to the task it names (the answer to
+        its open question, or context for a running one)."""
+        message = params.message
+        text, data = parts.split_message(message)
+        caller = _caller(context)
+        if message.task_id:
+            detail = await self._owned(context, message.task_id)
+            task = detail.task
+            if message.context_id and message.context_id != parts.context_id_of(task):
+                raise InvalidParamsError(f"task {task.id} is not in context {message.context_id}")
+            if task.status in TERMINAL_STATUSES:
+                raise UnsupportedOperationError(f"task {task.id} is already {task.status}")
+            question = task.question_id if task.status == Status.INPUT_REQUIRED else None
+            reply = _checked(
+                MessageCreate,
+                text=text,
+                data=data[0] if len(data) == 1 else (data or None),
+                question_id=question,
+            )
+            with bureau_errors():
+                return await self._service.tasks.message(caller, task.id, reply)
+        inputs = [d for d in data if isinstance(d, dict)]
+        if len(inputs) != len(data) or len(inputs) > 1:
+            raise InvalidParamsError("send the task's input as one data part holding an object")
+        config = params.configuration
+        webhook = None
+        if config.HasField("task_push_notification_config"):
+            webhook = {"url": _webhook_url(config.task_push_notification_config)}
+        metadata = parts.plain(json_format.MessageToDict(params.metadata))
+        metadata |= parts.plain(json_format.MessageToDict(message.metadata))
+        metadata["a2a"] = {
+            "context_id": message.context_id or f"ctx_{message.message_id}",
+            "message_id": message.message_id,
+        }
+        request = _checked(
+            TaskCreate,
+            agent=context.state["agent"],
+            goal=text or "",
+            input=inputs[0] if inputs else None,
+            webhook=webhook,
+            metadata=metadata,
+        )
+        with bureau_errors(missing=InvalidParamsError):
+            return await self._service.tasks.dispatch(caller, request)
+
+    @validate_request_params
+    async def on_message_send(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> Task | Message:
+        """Blocking by default: answers once the task needs input or ended;
+        `returnImmediately` answers with the task as dispatched."""
+        detail = await self._start(params, context)
+        if not params.configuration.return_immediately:
+            async with aclosing(self._events(context, detail.task, detail.task.last_seq)) as tail:
+                async for _ in tail:
+                    pass
+            detail = await self._owned(context, detail.task.id)
+        return apply_history_length(await self._task(context, detail), params.configuration)
+
+    @validate_request_params
+    async def on_message_send_stream(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        detail = await self._start(params, context)
+        yield apply_history_length(await self._task(context, detail), params.configuration)
+        async with aclosing(self._events(context, detail.task, detail.task.last_seq)) as tail:
+            async for event in tail:
+                yield event
+
+    @validate_request_params
+    async def on_subscribe_to_task(
+        self, params: SubscribeToTaskRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        """The task as it is, then its events. With a `Last-Event-ID` header (a
+        `metadata.bureau_seq` seen before a cut) the events after it are replayed first, so
+        nothing is lost or repeated, even when the task ended meanwhile."""
+        resume = context.state["headers"].get("last-event-id")
+        if resume is not None and not (resume.isascii() and resume.isdigit()):
+            raise InvalidParamsError("Last-Event-ID must be the bureau_seq of an event")
+        detail = await self._owned(context, params.id)
+        if resume is None and detail.task.status in TERMINAL_STATUSES:
+            raise UnsupportedOperationError(f"task {params.id} is already {detail.task.status}")
+        yield await self._task(context, detail)
+        after = detail.task.last_seq if resume is None else int(resume)
+        async with aclosing(self._events(context, detail.task, after)) as tail:
+            async for event in tail:
+                yield event
+
+    # -- tasks -------------------------------------------------------------------------
+
+    @validate_request_params
+    async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task:
+        detail = await self._owned(context, params.id)
+        return apply_history_length(await self._task(context, detail), params)
+
+    @validate_request_params
+    async def on_list_tasks(
+        self, params: ListTasksRequest, context: ServerCallContext
+    ) -> ListTasksResponse:
+        """The caller's tenant's tasks of this agent, newest first. `status` is filtered by
+        the store; `contextId` and `statusTimestampAfter` here, reading on until a page is
+        full. `totalSize` counts the tasks of this page and those before it in the scan,
+        not the whole listing (Bureau does not count it)."""
+        size = params.page_size if params.HasField("page_size") else DEFAULT_LIST_TASKS_PAGE_SIZE
+        validate_page_size(size)
+        status = Status(parts.STATUSES[params.status]) if params.status in parts.STATUSES else None
+        if params.status and status is None:
+            return ListTasksResponse(page_size=size)
+        after = None
+        if params.HasField("status_timestamp_after"):
+            after = params.status_timestamp_after.ToNanoseconds() / 1e9
+        found: list[TaskRecord] = []
+        cursor: str | None = params.page_token or None
+        while len(found) < size:
+            with bureau_errors():
+                page = await self._service.tasks.page(
+                    _caller(context),
+                    status=status,
+                    agent=context.state["agent"],
+                    limit=size,
+                    cursor=cursor,
+                )
+            for task in page.tasks:
+                cursor = task.id
+                if params.context_id and parts.context_id_of(task) != params.context_id:
+                    continue
+                if after is not None and task.updated_at < after:
+                    continue
+                found.append(task)
+                if len(found) == size:
+                    break
+            if page.next_cursor is None and (not page.tasks or cursor == page.tasks[-1].id):
+                cursor = None
+                break
+        out = ListTasksResponse(page_size=size, total_size=len(found), next_page_token=cursor or "")
+        for task in found:
+            if params.include_artifacts:
+                a2a = await self._task(context, await self._owned(context, task.id))
+            else:
+                a2a = parts.task_of(task, [])
+                del a2a.artifacts[:]
+            out.tasks.append(apply_history_length(a2a, params))
+        return out
+
+    @validate_request_params
+    async def on_cancel_task(self, params: CancelTaskRequest, context: ServerCallContext) -> Task:
+        await self._owned(context, params.id)
+        with bureau_errors():
+            try:
+                detail = await self._service.tasks.cancel(_caller(context), params.id)
+            except InvalidState as exc:
+                raise TaskNotCancelableError(exc.detail) from exc
+        return await self._task(context, detail)
+
+    # -- push notifications: the task's webhook ----------------------------------------
+
+    def _config(self, task: TaskRecord) -> TaskPushNotificationConfig:
+        return TaskPushNotificationConfig(id=task.id, task_id=task.id, url=task.webhook_url)
+
+    def _config_id(self, task_id: str, config_id: str) -> None:
+        if config_id and config_id != task_id:
+            raise TaskNotFoundError(
+                f"no push-notification config {config_id!r}: a task has one, its id is the task's"
+            )
+
+    @validate_request_params
+    async def on_create_task_push_notification_config(
+        self, params: TaskPushNotificationConfig, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        """Point the task's webhook at `url` (replacing any); its config id is the task's."""
+        await self._owned(context, params.task_id)
+        if params.id and params.id != params.task_id:
+            raise InvalidParamsError(
+                "a task has one push-notification config; its id is the task's"
+            )
+        url = _webhook_url(params)
+        with bureau_errors():
+            detail = await self._service.tasks.set_webhook(_caller(context), params.task_id, url)
+        return self._config(detail.task)
+
+    @validate_request_params
+    async def on_get_task_push_notification_config(
+        self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> TaskPushNotificationConfig:
+        task = (await self._owned(context, params.task_id)).task
+        self._config_id(task.id, params.id)
+        if task.webhook_url is None:
+            raise TaskNotFoundError(f"task {task.id} has no push-notification config")
+        return self._config(task)
+
+    @validate_request_params
+    async def on_list_task_push_notification_configs(
+        self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
+    ) -> ListTaskPushNotificationConfigsResponse:
+        task = (await self._owned(context, params.task_id)).task
+        configs = [self._config(task)] if task.webhook_url else []
+        return ListTaskPushNotificationConfigsResponse(configs=configs)
+
+    @validate_request_params
+    async def on_delete_task_push_notification_config(
+        self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
+    ) -> None:
+        task = (await self._owned(context, params.task_id)).task
+        self._config_id(task.id, params.id)
+        if task.webhook_url is not None:
+            with bureau_errors():
+                await self._service.tasks.set_webhook(_caller(context), task.id, None)
+
+    @validate_request_params
+    async def on_get_extended_agent_card(
+        self, params: GetExtendedAgentCardRequest, context: ServerCallContext
+    ) -> AgentCard:
+        raise UnsupportedOperationError("the agent card is the same for every caller")
+
+
+def _caller(context: ServerCallContext) -> Caller:
+    caller: Caller = context.state["caller"]
+    return caller
+
+
+def _webhook_url(config: TaskPushNotificationConfig) -> str:
+    """The webhook a push-notification config names. Bureau signs its deliveries
+    (Standard Webhooks, the tenant's secret), so a config's own token or credentials are
+    refused rather than silently not sent."""
+    if config.token or config.HasField("authentication"):
+        raise InvalidParamsError(
+            "Bureau signs webhooks with the tenant's secret (GET /v1/webhooks/secret); "
+            "send a config without token or authentication"
+        )
+    return config.url

@@ -1,0 +1,123 @@
+"""The A2A door: Bureau's agents over the A2A protocol (1.0, and 0.3 for older clients).
+
+Each agent the caller may see answers at `/a2a/{agent}`: its card at
+`/a2a/{agent}/.well-known/agent-card.json`, JSON-RPC at `/a2a/{agent}/jsonrpc`, HTTP+JSON
+at `/a2a/{agent}/rest` (0.3 paths under `/rest/v1`). The SDK's route tables parse and
+serialise; `BureauRequestHandler` maps each call onto the service. Everything under
+`/a2a/` needs the bearer key (401 with `WWW-Authenticate: Bearer` before the SDK sees the
+request), cards too: what a card shows is the caller's catalog. Bureau's own card at
+`/.well-known/agent-card.json` is public and is a directory of the agents' cards.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+from a2a.server.context import ServerCallContext
+from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.server.routes import (
+    DefaultServerCallContextBuilder,
+    create_jsonrpc_routes,
+    create_rest_routes,
+)
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, Router
+from starlette.types import Receive, Scope, Send
+
+from bureau.api.errors import problem, status_of
+from bureau.auth.caller import Caller
+from bureau.errors import BureauError
+from bureau.interop._a2a_cards import agent_card, platform_card
+from bureau.interop._a2a_handler import BureauRequestHandler
+from bureau.interop._auth import CALLER, BearerAuth
+from bureau.node import Node
+from bureau.service import Service
+
+CARD = "/.well-known/agent-card.json"
+
+
+def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None] | None:
+    """Mount the door; it holds nothing to start or stop (streams end when the service
+    drains), so no lifespan."""
+    service = node.service
+    handler = BureauRequestHandler(service)
+    context = _ContextBuilder()
+    routes = [
+        Route(CARD, _AgentCard(service), methods=["GET"]),
+        *(
+            route
+            for url in ("/jsonrpc", "/jsonrpc/")  # some clients post to the URL plus "/"
+            for route in create_jsonrpc_routes(
+                handler, rpc_url=url, context_builder=context, enable_v0_3_compat=True
+            )
+        ),
+        *create_rest_routes(
+            handler, context_builder=context, enable_v0_3_compat=True, path_prefix="/rest"
+        ),
+    ]
+    app.router.routes.append(Mount("/a2a/{agent}", app=BearerAuth(Router(routes), service)))
+    app.router.routes.append(Route(CARD, _PlatformCard(service), methods=["GET"]))
+    return None
+
+
+def _base_url(request: Request) -> str:
+    """The server's own URL as the client reached it (cards and artifact links use it)."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+class _ContextBuilder(DefaultServerCallContextBuilder):
+    """The SDK's call context (headers, for the `A2A-Version` check), plus the caller, the
+    agent of the endpoint and the base URL for the handler."""
+
+    def build(self, request: Request) -> ServerCallContext:
+        context = super().build(request)
+        context.state["caller"] = request.scope[CALLER]
+        context.state["agent"] = request.path_params["agent"]
+        context.state["base_url"] = _base_url(request)
+        return context
+
+
+class _AgentCard:
+    """`GET /a2a/{agent}/.well-known/agent-card.json`: 404 for an agent the caller's
+    catalog does not hold."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        caller: Caller = scope[CALLER]
+        try:
+            agent = await self.service.catalog.agent(caller, request.path_params["agent"])
+        except BureauError as exc:
+            response: Response = problem(status_of(exc), exc.code, exc.title, exc.detail)
+        else:
+            card = agent_card_to_dict(agent_card(agent, _base_url(request)))
+            response = JSONResponse(card, headers={"Cache-Control": "private, max-age=60"})
+        await response(scope, receive, send)
+
+
+class _PlatformCard:
+    """`GET /.well-known/agent-card.json`: Bureau's card, public; with a key (checked like
+    any call) it lists the agents of the caller's catalog."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        authorization = request.headers.get("authorization")
+        try:
+            agents = []
+            if authorization is not None:
+                caller = await self.service.caller(authorization)
+                agents = await self.service.catalog.agents(caller)
+        except BureauError as exc:
+            response: Response = problem(status_of(exc), exc.code, exc.title, exc.detail)
+        else:
+            card = agent_card_to_dict(platform_card(agents, _base_url(request)))
+            cache = "private, max-age=60" if authorization else "public, max-age=300"
+            response = JSONResponse(card, headers={"Cache-Control": cache})
+        await response(scope, receive, send)
