@@ -8,8 +8,10 @@ from bureau.sdk import (
     Decline,
     DelegationFailed,
     Fatal,
+    MCPServer,
     Retry,
     RetryPolicy,
+    ToolError,
     agent,
 )
 
@@ -23,8 +25,10 @@ __all__ = [
     "Decline",
     "DelegationFailed",
     "Fatal",
+    "MCPServer",
     "Retry",
     "RetryPolicy",
+    "ToolError",
     "UsageError",
     "agent",
 ]

@@ -293,6 +293,32 @@ class Client:
         found: Agent = self._json("GET", f"/v1/agents/{_segment(name)}")
         return found
 
+    def add_remote_agent(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        price: str | None = None,
+        visibility: str | None = None,
+        credential: str | None = None,
+        credential_secret: str | None = None,
+    ) -> Agent:
+        """Publish the remote A2A agent at `url` (its card is read by the server) with
+        runtime `a2a-remote`; `credential` (a bearer token or a whole `Authorization` value)
+        is kept as a tenant secret, or name an existing one with `credential_secret`."""
+        body: dict[str, Any] = {"url": url}
+        for key, value in (
+            ("name", name),
+            ("price", price),
+            ("visibility", visibility),
+            ("credential", credential),
+            ("credential_secret", credential_secret),
+        ):
+            if value is not None:
+                body[key] = value
+        found: Agent = self._object("POST", "/v1/agents/remote", body)
+        return found
+
     def failures(self, agent: str, limit: int = 20) -> list[dict[str, Any]]:
         """The latest failed attempts of an agent the caller's tenant publishes, newest first:
         `task_id`, `agent_version`, `status`, `attempt`, `error`, `traceback`, `at`."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bureau.remote.settings import RemoteSettings
 from bureau.store.limits import Limits
 
 
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(8, ge=1)
     webhook_allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     """Private networks webhooks may go to anyway (development: `["127.0.0.0/8"]`)."""
+
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
+    """How workers run remote A2A agents (`BUREAU_REMOTE_*`)."""
 
     log_level: str = "info"
 

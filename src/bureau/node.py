@@ -22,6 +22,7 @@ from bureau.engine.worker import Worker, WorkerOptions
 from bureau.notify.base import Notifier
 from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
+from bureau.remote.registry import RemoteAgents
 from bureau.sdk.decorator import AgentDefinition
 from bureau.service import Service
 from bureau.store.limits import LimitBook
@@ -48,9 +49,13 @@ class Roles:
 
 class Node:
     def __init__(
-        self, settings: Settings, agents: list[AgentDefinition], roles: Roles = Roles()
+        self,
+        settings: Settings,
+        agents: list[AgentDefinition],
+        roles: Roles = Roles(),
     ) -> None:
         self.settings = settings
+        self.remote_settings = settings.remote
         self.agents = agents
         self.roles = roles
         self.notifier: Notifier = (
@@ -74,6 +79,7 @@ class Node:
             redis_url=settings.redis_url,
         )
         self.worker: Worker | None = None
+        self.remote_agents: RemoteAgents | None = None
         self.reaper: Reaper | None = None
         self.webhooks: WebhookSender | None = None
         self.admin_key_created: str | None = None
@@ -127,6 +133,7 @@ class Node:
                 self.artifact_store,
                 session_ttl=self.settings.session_ttl_seconds,
                 limits=self.limits,
+                allowed_networks=self.settings.webhook_allowed_networks,
             )
             self.worker = Worker(
                 self.store,
@@ -139,6 +146,8 @@ class Node:
                 ),
                 self.limits,
             )
+            if self.remote_settings.agents:
+                await self._start_remote_agents(self.worker)
             await self.worker.start()
             self.reaper = Reaper(
                 self.store,
@@ -155,6 +164,18 @@ class Node:
             )
             self.webhooks.start()
 
+    async def _start_remote_agents(self, worker: Worker) -> None:
+        """Run the catalog's remote A2A agents in this worker, and those published later."""
+        remote = RemoteAgents(
+            self.store,
+            self.remote_settings,
+            self.settings.webhook_allowed_networks,
+            cancel_requested=worker.cancel_requested.__contains__,
+        )
+        worker.add_agents(await remote.load())
+        remote.start(worker.add_agents)
+        self.remote_agents = remote
+
     def drain(self) -> None:
         """Shutdown begins: open event streams end now (clients resume elsewhere)."""
         self.service.events.drain()
@@ -168,6 +189,8 @@ class Node:
         os.chmod(path, 0o600)
 
     async def stop(self) -> None:
+        if self.remote_agents is not None:
+            await self.remote_agents.stop()
         if self.worker is not None:
             await self.worker.stop(self.settings.shutdown_grace_seconds)
         if self.reaper is not None:

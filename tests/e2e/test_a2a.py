@@ -161,7 +161,7 @@ async def test_a_dispatch_streams_to_completion(server: ServerProcess, binding: 
     assert TaskState.TASK_STATE_WORKING in states
     [deliverable] = [e.artifact_update.artifact for e in events if e.HasField("artifact_update")]
     assert deliverable.name == "deliverable" and _data_of(deliverable) == {"sum": 2}
-    seqs = [e.status_update.metadata["bureau_seq"] for e in events if e.HasField("status_update")]
+    seqs = [e.status_update.metadata["bureauSeq"] for e in events if e.HasField("status_update")]
     assert seqs == sorted(set(seqs)), "each event once, in order"
 
 
@@ -248,7 +248,7 @@ def _wait_for_seq(server: ServerProcess, task_id: str, seq: int) -> None:
 
 def _seq(event: StreamResponse) -> float:
     kind = event.WhichOneof("payload")
-    return float(getattr(event, kind).metadata["bureau_seq"])
+    return float(getattr(event, kind).metadata["bureauSeq"])
 
 
 async def test_subscribing_to_a_finished_task_without_resume_point_is_refused(

@@ -83,7 +83,8 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
         assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
 
 
-V1 = [  # what versions 2 to 4 changed, undone
+V1 = [  # what versions 2 to 5 changed, undone
+    "DROP TABLE tenant_secrets",
     "DROP INDEX ix_tasks_queue",
     "ALTER TABLE tasks DROP COLUMN fair_tag",
     "CREATE INDEX ix_tasks_queue ON tasks (queue_state, available_at)",
@@ -129,3 +130,4 @@ def test_a_version_1_database_is_upgraded_with_its_data(
     assert [tuple(r) for r in rows] == [("wh_1", 7)], "the delivery refers to its event"
     assert _execute(tmp_path, database, ["SELECT trace FROM tasks"]) == []
     assert _execute(tmp_path, database, ["SELECT expires_at, previous_until FROM api_keys"]) == []
+    assert _execute(tmp_path, database, ["SELECT name FROM tenant_secrets"]) == []

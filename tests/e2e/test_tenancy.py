@@ -21,6 +21,7 @@ OPEN = {"/healthz", "/readyz", "/metrics"}
 
 BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("post", "/v1/tasks"): {"agent": "noop", "goal": "guarded"},
+    ("post", "/v1/agents/remote"): {"url": "https://remote.invalid/a2a/guarded"},
     ("post", "/v1/tasks/{task_id}/messages"): {"text": "hello"},
     ("post", "/v1/tasks/{task_id}/cancel"): None,
     ("post", "/v1/tasks/{task_id}/accept"): {},
@@ -32,6 +33,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("post", "/v1/tenants/{tenant_id}/suspend"): None,
     ("post", "/v1/tenants/{tenant_id}/resume"): None,
     ("put", "/v1/tenants/{tenant_id}/limits"): {"requests_per_second": 0},
+    ("put", "/v1/secrets/{name}"): {"value": "guarded"},
+    ("delete", "/v1/secrets/{name}"): {},
 }
 """A valid body for every route that changes something (so the check, not the body, is what
 answers)."""

@@ -11,8 +11,10 @@ def test_sdk_surface_is_pinned() -> None:
         "Decline",
         "DelegationFailed",
         "Fatal",
+        "MCPServer",
         "Retry",
         "RetryPolicy",
+        "ToolError",
         "UsageError",
         "agent",
     ]

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bureau import __version__
 from bureau.api import errors, openapi
 from bureau.api.bodies import Parser
-from bureau.api.routes import agents, audit, events, health, keys, tasks
+from bureau.api.routes import agents, audit, events, health, keys, secrets, tasks
 from bureau.interop import a2a, mcp
 from bureau.node import Node
 
@@ -146,7 +146,7 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     app.state.parser = Parser()
     errors.install(app)
     openapi.install(app, long_poll_max_seconds=node.settings.long_poll_max_seconds)
-    routers = (health, agents, tasks, events, keys, audit)
+    routers = (health, agents, tasks, events, keys, audit, secrets)
     for module in routers if node.roles.api else (health,):
         app.include_router(module.router)
     if node.roles.api:

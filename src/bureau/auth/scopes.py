@@ -25,6 +25,7 @@ class Scope(StrEnum):
     WEBHOOKS_SECRET = "webhooks:secret"
     KEYS_MANAGE = "keys:manage"
     AUDIT_READ = "audit:read"
+    SECRETS_MANAGE = "secrets:manage"  # the tenant's secrets its agents' MCP servers use
     TENANTS_MANAGE = "tenants:manage"  # the platform operator only
 
 
@@ -34,6 +35,7 @@ OPERATIONS: dict[str, Scope] = {
     "agents.failures": Scope.AGENTS_OPERATE,
     "agents.runs": Scope.AGENTS_OPERATE,
     "agents.publish": Scope.AGENTS_PUBLISH,
+    "agents.publish_remote": Scope.AGENTS_PUBLISH,
     "tasks.dispatch": Scope.TASKS_WRITE,
     "tasks.get": Scope.TASKS_READ,
     "tasks.list": Scope.TASKS_READ,
@@ -50,6 +52,9 @@ OPERATIONS: dict[str, Scope] = {
     "keys.revoke": Scope.KEYS_MANAGE,
     "keys.rotate": Scope.KEYS_MANAGE,
     "audit.read": Scope.AUDIT_READ,
+    "secrets.put": Scope.SECRETS_MANAGE,
+    "secrets.list": Scope.SECRETS_MANAGE,
+    "secrets.delete": Scope.SECRETS_MANAGE,
     "tenants.create": Scope.TENANTS_MANAGE,
     "tenants.read": Scope.TENANTS_MANAGE,
     "tenants.suspend": Scope.TENANTS_MANAGE,
@@ -65,7 +70,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _VIEWER,
     Role.MEMBER: _MEMBER,
     Role.PUBLISHER: _PUBLISHER,
-    Role.ADMIN: _PUBLISHER | {Scope.WEBHOOKS_SECRET, Scope.KEYS_MANAGE, Scope.AUDIT_READ},
+    Role.ADMIN: _PUBLISHER
+    | {Scope.WEBHOOKS_SECRET, Scope.KEYS_MANAGE, Scope.AUDIT_READ, Scope.SECRETS_MANAGE},
 }
 """A tenant's roles; `tenants:manage` belongs to no role: only the operator's key has it."""
 

@@ -18,6 +18,7 @@ from bureau.cli.views import (
     agent_details,
     agents_table,
     failures_report,
+    remote_agent_added,
     runs_report,
     task_report,
     tasks_table,
@@ -40,6 +41,20 @@ def cmd_agents(args: argparse.Namespace) -> int:
     with connect(args) as client:
         found = client.agents(q=args.q, capability=args.capability)
         show(args, {"agents": found}, agents_table(found))
+    return 0
+
+
+def cmd_add_remote(args: argparse.Namespace) -> int:
+    with connect(args) as client:
+        found = client.add_remote_agent(
+            args.remote_url,
+            name=args.name,
+            price=args.price,
+            visibility=args.visibility,
+            credential=args.credential,
+            credential_secret=args.credential_secret,
+        )
+        show(args, found, remote_agent_added(found))
     return 0
 
 
@@ -198,6 +213,22 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     agents.add_argument("--q", help="text to search in names and descriptions")
     agents.add_argument("--capability", help="only agents with this capability tag")
     agents.set_defaults(func=cmd_agents)
+    agents_actions = agents.add_subparsers(dest="agents_action", metavar="ACTION")
+    remote = agents_actions.add_parser(
+        "add-remote",
+        parents=[common],
+        help="publish a remote A2A agent (its card is read from URL) run through Bureau",
+    )
+    remote.add_argument("remote_url", metavar="URL", help="the agent's A2A URL, or its card's URL")
+    remote.add_argument("--name", help="the catalog name (default: from the card)")
+    remote.add_argument("--price", help="price per task, like 0.02 (default 0)")
+    remote.add_argument("--visibility", choices=["public", "private"], default=None)
+    remote.add_argument(
+        "--credential",
+        help="bearer token (or whole Authorization value) for the remote; kept as a secret",
+    )
+    remote.add_argument("--credential-secret", help="name of a tenant secret holding it")
+    remote.set_defaults(func=cmd_add_remote)
     agent = subparsers.add_parser("agent", parents=[common], help="show one agent and its versions")
     agent.add_argument("name", metavar="NAME")
     agent.set_defaults(func=cmd_agent)

@@ -128,6 +128,11 @@ def agent_details(agent: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def remote_agent_added(agent: dict[str, Any]) -> str:
+    """A remote A2A agent just published: what Bureau read from its card."""
+    return "Published the remote A2A agent (runtime a2a-remote):\n" + agent_details(agent)
+
+
 def tasks_table(tasks: list[dict[str, Any]]) -> str:
     """Tasks as a table, newest first as the API lists them."""
     if not tasks:

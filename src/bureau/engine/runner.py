@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from bureau.sdk.signals import Decline, Fatal, Retry
 from bureau.store.limits import LimitBook
 from bureau.store.records import ClaimedTask, TaskRecord
 from bureau.store.store import Store
+from bureau.webhooks.destinations import Network
 
 log = logging.getLogger("bureau.runner")
 
@@ -41,13 +42,21 @@ class Runner:
         *,
         session_ttl: float = 86400.0,
         limits: LimitBook | None = None,
+        allowed_networks: Sequence[Network] = (),
     ) -> None:
+        """`allowed_networks`: private networks agents' outbound connections (their MCP
+        servers) may reach anyway (the operator's `webhook_allowed_networks`)."""
         self.store = store
         self.limits = limits
+        self.allowed_networks = list(allowed_networks)
         self.queue = store.queue
-        self.agents = agents
+        self.agents = dict(agents)
         self.artifact_store = artifact_store
         self.session_ttl = session_ttl
+
+    def add(self, definition: AgentDefinition) -> None:
+        """Run `definition`'s tasks too (an agent found after start: a remote one)."""
+        self.agents[(definition.name, definition.version)] = definition
 
     async def run(self, claimed: ClaimedTask, settling: Callable[[], None] = lambda: None) -> None:
         """Run the claimed task (held under `claimed.task.lease_token`) until it settles or
@@ -66,6 +75,7 @@ class Runner:
             claimed.journal,
             self.artifact_store,
             limits.artifact_bytes if limits else 0,
+            self.allowed_networks,
         )
         try:
             ctx = Context(

@@ -8,8 +8,9 @@ in the background, but each later write waits for them, so the log keeps call or
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -25,6 +26,12 @@ from bureau.store.ids import new_id
 from bureau.store.records import ArtifactRecord, JournalRecord, TaskRecord
 from bureau.store.store import Store
 from bureau.store.views import artifact_view
+from bureau.webhooks.destinations import (
+    Network,
+    RefusedDestination,
+    refusal_of_url,
+    resolve_public,
+)
 
 PREVIEW_BYTES = 2048
 ANNOUNCE_AFTER = 0.05  # seconds a step runs before its start is written on its own
@@ -39,11 +46,14 @@ class TaskRuntime:
         entries: list[JournalRecord],
         artifact_store: LocalArtifactStore,
         artifact_limit: int = 0,
+        allowed_networks: Sequence[Network] = (),
     ) -> None:
         """`entries` is the journal of the run's revision as loaded when it was claimed;
         `artifact_limit` the task's tenant's limit on an artifact's size (0: the store's)."""
         self.queue = store.queue
         self.catalog = store.catalog
+        self.secrets = store.secrets
+        self.allowed_networks = list(allowed_networks)
         self.task = task
         self.token: int = task.lease_token
         self.gate = ParkGate()
@@ -241,6 +251,35 @@ class TaskRuntime:
         )
         self._remember(position, "artifact", name, "completed", described)
         return described
+
+    async def mcp_secrets(self, names: Sequence[str]) -> dict[str, str]:
+        """The secrets of the tenant that published the running agent version (never the
+        consumer's), of those names it has. Values are never logged."""
+        ref = f"{self.task.agent}@{self.task.agent_version}"
+        try:
+            version = await self.catalog.resolve_version(self.task.tenant_id, ref)
+        except NotFound as exc:
+            raise Fatal(f"cannot find the publisher of {ref} for its secrets: {exc}") from exc
+        return await self.secrets.values(version.tenant_id, names)
+
+    async def mcp_refusal(self, url: str) -> str | None:
+        """Why an MCP server URL is refused (the webhook rules: public addresses only,
+        unless the operator allows a network), checked on the text and the resolved
+        addresses."""
+        allowed = self.allowed_networks
+        refused = refusal_of_url(url, allowed)
+        if refused is not None:
+            return refused
+        parts = urlsplit(url)
+        try:
+            await resolve_public(
+                parts.hostname or "",
+                parts.port or (443 if parts.scheme == "https" else 80),
+                allowed,
+            )
+        except RefusedDestination as exc:
+            return str(exc)
+        return None
 
     async def park(self, reason: str) -> NoReturn:
         await self._after_background()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bureau.engine.runner import Runner
+from bureau.sdk.decorator import AgentDefinition
 from bureau.store.ids import new_id
 from bureau.store.limits import LimitBook
 from bureau.store.records import ClaimedTask, RunningCaps
@@ -57,6 +58,8 @@ class Worker:
         self.options = options
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.running: dict[str, _Run] = {}
+        self.cancel_requested: set[str] = set()
+        """Running tasks whose run a cancel signal stopped (not a park, lease or shutdown)."""
         self.runs_started = 0
         """Runs this worker began (a parked task's resumption is a new run)."""
         self._wake = asyncio.Event()
@@ -78,7 +81,17 @@ class Worker:
     def _on_cancel(self, task_id: Any) -> None:
         run = self.running.get(str(task_id))
         if run is not None:
+            self.cancel_requested.add(str(task_id))
             run.task.cancel()
+
+    def add_agents(self, definitions: Sequence[AgentDefinition]) -> None:
+        """Claim and run these agents' tasks too (found after start: remote agents)."""
+        for definition in definitions:
+            self.runner.add(definition)
+            ref = (definition.name, definition.version)
+            if ref not in self.agent_refs:
+                self.agent_refs.append(ref)
+        self._wake.set()
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
@@ -152,6 +165,7 @@ class Worker:
             current = self.running.get(row.id)
             if current is not None and current.token == row.lease_token:
                 del self.running[row.id]
+                self.cancel_requested.discard(row.id)
             self._wake.set()
 
     async def _fail_on_engine_error(self, claimed: ClaimedTask, exc: Exception) -> None:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing, contextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event
@@ -58,6 +58,10 @@ from bureau.service.requests import MessageCreate, TaskCreate
 from bureau.states import TERMINAL_STATUSES, EventType
 from bureau.states import TaskStatus as Status
 from bureau.store.records import TaskRecord
+
+CONFIG_ID = "#a2a-config="
+"""A task has one push-notification config, its webhook; an id the client gave the config
+is kept in the webhook URL's fragment (HTTP never sends it), else the id is the task's."""
 
 INLINE_BYTES = 16 * 1024
 """Artifacts up to this size come back inline (`raw`); larger ones as a `url` to
@@ -247,11 +251,11 @@ class BureauRequestHandler(RequestHandler):
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         """The task as it is, then its events. With a `Last-Event-ID` header (a
-        `metadata.bureau_seq` seen before a cut) the events after it are replayed first, so
+        `metadata.bureauSeq` seen before a cut) the events after it are replayed first, so
         nothing is lost or repeated, even when the task ended meanwhile."""
         resume = context.state["headers"].get("last-event-id")
         if resume is not None and not (resume.isascii() and resume.isdigit()):
-            raise InvalidParamsError("Last-Event-ID must be the bureau_seq of an event")
+            raise InvalidParamsError("Last-Event-ID must be the bureauSeq of an event")
         detail = await self._owned(context, params.id)
         if resume is None and detail.task.status in TERMINAL_STATUSES:
             raise UnsupportedOperationError(f"task {params.id} is already {detail.task.status}")
@@ -330,24 +334,22 @@ class BureauRequestHandler(RequestHandler):
     # -- push notifications: the task's webhook ----------------------------------------
 
     def _config(self, task: TaskRecord) -> TaskPushNotificationConfig:
-        return TaskPushNotificationConfig(id=task.id, task_id=task.id, url=task.webhook_url)
+        url, marked, name = (task.webhook_url or "").partition(CONFIG_ID)
+        config_id = unquote(name) if marked else task.id
+        return TaskPushNotificationConfig(id=config_id, task_id=task.id, url=url)
 
-    def _config_id(self, task_id: str, config_id: str) -> None:
-        if config_id and config_id != task_id:
-            raise TaskNotFoundError(
-                f"no push-notification config {config_id!r}: a task has one, its id is the task's"
-            )
+    def _named(self, task: TaskRecord, config_id: str) -> bool:
+        """Whether the task has a push-notification config and `config_id` ('' for any)
+        names it."""
+        return task.webhook_url is not None and config_id in ("", self._config(task).id)
 
     @validate_request_params
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        """Point the task's webhook at `url` (replacing any); its config id is the task's."""
+        """Point the task's webhook at `url` (replacing any config); the config's id is
+        the client's, else the task's."""
         await self._owned(context, params.task_id)
-        if params.id and params.id != params.task_id:
-            raise InvalidParamsError(
-                "a task has one push-notification config; its id is the task's"
-            )
         url = _webhook_url(params)
         with bureau_errors():
             detail = await self._service.tasks.set_webhook(_caller(context), params.task_id, url)
@@ -358,9 +360,8 @@ class BureauRequestHandler(RequestHandler):
         self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
         task = (await self._owned(context, params.task_id)).task
-        self._config_id(task.id, params.id)
-        if task.webhook_url is None:
-            raise TaskNotFoundError(f"task {task.id} has no push-notification config")
+        if not self._named(task, params.id):
+            raise TaskNotFoundError(f"task {task.id} has no push-notification config {params.id!r}")
         return self._config(task)
 
     @validate_request_params
@@ -375,9 +376,9 @@ class BureauRequestHandler(RequestHandler):
     async def on_delete_task_push_notification_config(
         self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> None:
+        """Idempotent: deleting a config the task does not have is a no-op."""
         task = (await self._owned(context, params.task_id)).task
-        self._config_id(task.id, params.id)
-        if task.webhook_url is not None:
+        if self._named(task, params.id):
             with bureau_errors():
                 await self._service.tasks.set_webhook(_caller(context), task.id, None)
 
@@ -394,7 +395,8 @@ def _caller(context: ServerCallContext) -> Caller:
 
 
 def _webhook_url(config: TaskPushNotificationConfig) -> str:
-    """The webhook a push-notification config names. Bureau signs its deliveries
+    """The webhook a push-notification config names, with the config's own id (when the
+    client gave one) kept in the URL's fragment, which is never sent. Bureau signs its deliveries
     (Standard Webhooks, the tenant's secret), so a config's own token or credentials are
     refused rather than silently not sent."""
     if config.token or config.HasField("authentication"):
@@ -402,4 +404,8 @@ def _webhook_url(config: TaskPushNotificationConfig) -> str:
             "Bureau signs webhooks with the tenant's secret (GET /v1/webhooks/secret); "
             "send a config without token or authentication"
         )
-    return config.url
+    if not config.id or config.id == config.task_id:
+        return config.url
+    if "#" in config.url:
+        raise InvalidParamsError("a push-notification config's url must have no fragment")
+    return config.url + CONFIG_ID + quote(config.id, safe="")

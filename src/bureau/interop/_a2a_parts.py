@@ -5,7 +5,7 @@ the input (or the reply's data). Bureau → A2A: a task is a `Task` whose status
 carries the open question (text, plus a data part with its id and schema) or the error,
 whose artifacts are Bureau's files (as `url` or `raw` parts, built by the caller) and the
 deliverable (a data part); the event log becomes status and artifact update events, each
-with its `seq` in `metadata.bureau_seq` (the resume point of `Last-Event-ID`).
+with its `seq` in `metadata.bureauSeq` (the resume point of `Last-Event-ID`).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def goal_message(task: TaskRecord) -> Message:
 
 def task_of(task: TaskRecord, files: list[Artifact]) -> Task:
     """The A2A task for a Bureau task; `files` are its artifacts as A2A artifacts. Its
-    `metadata.bureau_seq` is the last event it reflects."""
+    `metadata.bureauSeq` is the last event it reflects."""
     status = status_of(task, task.status)
     timestamp(status, task.updated_at)
     out = Task(
@@ -164,7 +164,7 @@ def task_of(task: TaskRecord, files: list[Artifact]) -> Task:
         status=status,
         history=[goal_message(task)],
         artifacts=files,
-        metadata={"bureau_seq": task.last_seq, "agent_version": task.agent_version},
+        metadata={"bureauSeq": task.last_seq, "agentVersion": task.agent_version},
     )
     if task.deliverable is not None:
         out.artifacts.append(deliverable_artifact(task.deliverable))
@@ -176,7 +176,7 @@ def status_update(task: TaskRecord, seq: int, status: TaskStatus) -> TaskStatusU
         task_id=task.id,
         context_id=context_id_of(task),
         status=status,
-        metadata={"bureau_seq": seq},
+        metadata={"bureauSeq": seq},
     )
 
 
@@ -186,7 +186,7 @@ def artifact_update(task: TaskRecord, seq: int, artifact: Artifact) -> TaskArtif
         context_id=context_id_of(task),
         artifact=artifact,
         last_chunk=True,
-        metadata={"bureau_seq": seq},
+        metadata={"bureauSeq": seq},
     )
 
 

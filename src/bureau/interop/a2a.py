@@ -11,7 +11,10 @@ request), cards too: what a card shows is the caller's catalog. Bureau's own car
 
 from __future__ import annotations
 
+import hashlib
+import json
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from a2a.server.context import ServerCallContext
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
@@ -22,7 +25,7 @@ from a2a.server.routes import (
 )
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -67,6 +70,18 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+def _cached(request: Request, card: dict[str, Any], cache_control: str) -> Response:
+    """A card with `Cache-Control` and a weak `ETag` (its content's hash); 304 when the
+    client's `If-None-Match` holds it already."""
+    body = json.dumps(card, separators=(",", ":"), ensure_ascii=False).encode()
+    etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"Cache-Control": cache_control, "ETag": etag, "Vary": "Authorization"}
+    seen = request.headers.get("if-none-match", "")
+    if etag in (tag.strip() for tag in seen.split(",")) or seen.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 class _ContextBuilder(DefaultServerCallContextBuilder):
     """The SDK's call context (headers, for the `A2A-Version` check), plus the caller, the
     agent of the endpoint and the base URL for the handler."""
@@ -95,7 +110,7 @@ class _AgentCard:
             response: Response = problem(status_of(exc), exc.code, exc.title, exc.detail)
         else:
             card = agent_card_to_dict(agent_card(agent, _base_url(request)))
-            response = JSONResponse(card, headers={"Cache-Control": "private, max-age=60"})
+            response = _cached(request, card, "private, max-age=60")
         await response(scope, receive, send)
 
 
@@ -119,5 +134,5 @@ class _PlatformCard:
         else:
             card = agent_card_to_dict(platform_card(agents, _base_url(request)))
             cache = "private, max-age=60" if authorization else "public, max-age=300"
-            response = JSONResponse(card, headers={"Cache-Control": cache})
+            response = _cached(request, card, cache)
         await response(scope, receive, send)

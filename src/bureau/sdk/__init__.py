@@ -2,6 +2,7 @@
 
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import SLA, AgentDefinition, RetryPolicy, agent
+from bureau.sdk.mcp_tools import MCPServer, ToolError
 from bureau.sdk.signals import Decline, DelegationFailed, Fatal, Retry
 
 __all__ = [
@@ -11,7 +12,9 @@ __all__ = [
     "Decline",
     "DelegationFailed",
     "Fatal",
+    "MCPServer",
     "Retry",
     "RetryPolicy",
+    "ToolError",
     "agent",
 ]

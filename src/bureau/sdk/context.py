@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from bureau.errors import UsageError
 from bureau.sdk.decorator import AgentDefinition
+from bureau.sdk.mcp_tools import MCPConnections, MCPHost, ToolError, tool_listing, tool_outcome
 from bureau.sdk.runtime import JournalEntry, Runtime
 from bureau.sdk.signals import DelegationFailed, Fatal, IndeterminateStep, NonDeterminism
 
@@ -70,6 +71,8 @@ class Context:
         self._position = 0
         self._step_names: set[str] = set()
         self.active_steps = 0  # steps running and durable calls being written
+        self._tools: MCPConnections | None = None
+        self._tool_calls: dict[str, int] = {}
 
     # -- replay bookkeeping -------------------------------------------------------------
 
@@ -224,6 +227,77 @@ class Context:
         with self._writing():
             return await self._runtime.artifact(position, name, data, kind)
 
+    # -- MCP tools ----------------------------------------------------------------------
+
+    def _connections(self) -> MCPConnections:
+        if self._tools is None:
+            host: MCPHost | None = (
+                self._runtime  # type: ignore[assignment]
+                if hasattr(self._runtime, "mcp_secrets")
+                else None
+            )
+            self._tools = MCPConnections(self.definition.mcp_servers, host)
+        return self._tools
+
+    def _tool_step(self, server: str, what: str) -> str:
+        key = f"mcp:{server}/{what}"
+        self._tool_calls[key] = self._tool_calls.get(key, 0) + 1
+        return f"{key}#{self._tool_calls[key]}"
+
+    async def mcp_tools(self, server: str) -> list[dict[str, Any]]:
+        """The tools of the declared MCP server `server`: `name`, `description` and
+        `input_schema` of each. A journaled step (`mcp:<server>/tools/list#n`).
+
+        Raises `Fatal` for a missing secret or a refused URL, `Retry` when the server cannot
+        be reached."""
+        connections = self._connections()
+
+        async def listing() -> list[dict[str, Any]]:
+            async def fetch(client: Any) -> list[Any]:
+                tools: list[Any] = []
+                cursor: str | None = None
+                while True:
+                    page = await client.list_tools(cursor=cursor)
+                    tools.extend(page.tools)
+                    cursor = page.next_cursor
+                    if not cursor:
+                        return tools
+
+            return tool_listing(await connections.call(server, fetch, "to list its tools"))
+
+        listed: list[dict[str, Any]] = await self.step(
+            self._tool_step(server, "tools/list"), listing
+        )
+        return listed
+
+    async def call_tool(
+        self, server: str, tool: str, arguments: dict[str, Any] | None = None
+    ) -> Any:
+        """Call `tool` of the declared MCP server `server`; returns its structured content,
+        else its text. A journaled step (`mcp:<server>/<tool>#n`): after a crash or a park
+        a completed call returns its recorded result and the server is not called again.
+
+        Raises `ToolError` when the tool answers with an error (also journaled), `Fatal`
+        for a missing secret or a refused URL, `Retry` when the server cannot be reached."""
+        connections = self._connections()
+
+        async def calling() -> dict[str, Any]:
+            async def send(client: Any) -> Any:
+                return await client.call_tool(tool, arguments or {})
+
+            return tool_outcome(await connections.call(server, send, f"calling {tool!r}"))
+
+        outcome: dict[str, Any] = await self.step(self._tool_step(server, tool), calling)
+        if outcome["error"]:
+            raise ToolError(server, tool, str(outcome["value"]) or "the tool reported an error")
+        return outcome["value"]
+
+    async def close_tools(self) -> None:
+        """Close the run's MCP connections (done for the agent when its run ends)."""
+        if self._tools is not None:
+            tools, self._tools = self._tools, None
+            await tools.close()
+
 
 async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if inspect.iscoroutinefunction(fn):
@@ -239,4 +313,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-__all__ = ["Context", "DelegationFailed", "Fatal"]
+__all__ = ["Context", "DelegationFailed", "Fatal", "ToolError"]

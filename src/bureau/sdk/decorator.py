@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -10,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from bureau.errors import UsageError
+from bureau.sdk.mcp_tools import MCPServer, check_servers
 
 if TYPE_CHECKING:
     from bureau.sdk.context import Context
@@ -58,6 +60,7 @@ class AgentDefinition:
     profiles: tuple[str, ...] = ("fast", "balanced", "thorough")
     visibility: str = "public"
     reconcile: ReconcileHook | None = None
+    mcp_servers: Mapping[str, MCPServer] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -113,8 +116,12 @@ def agent(
     idle_timeout_seconds: float = 300.0,
     visibility: str = "public",
     reconcile: ReconcileHook | None = None,
+    mcp_servers: Mapping[str, MCPServer] | None = None,
 ) -> Callable[[AgentFunction], AgentDefinition]:
     """Declare an agent. The decorated coroutine function receives a `Context`.
+
+    `mcp_servers` names the MCP servers the agent uses (`ctx.mcp_tools(name)`,
+    `ctx.call_tool(name, tool, arguments)`); their connections close when a run ends.
 
     The result is an `AgentDefinition` (it stays callable through `.fn`). Raises
     `UsageError` at import time for a bad name, version, price or schema.
@@ -135,6 +142,7 @@ def agent(
     if visibility not in ("public", "private"):
         raise UsageError("visibility must be 'public' or 'private'")
     schema, model = _schema_of(input_schema)
+    servers = check_servers(mcp_servers)
 
     def wrap(fn: AgentFunction) -> AgentDefinition:
         if not inspect.iscoroutinefunction(fn):
@@ -146,7 +154,7 @@ def agent(
         return AgentDefinition(
             name=name,
             version=version,
-            fn=fn,
+            fn=_closing_tools(fn) if servers else fn,
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             capabilities=tuple(capabilities),
             input_schema=schema,
@@ -158,6 +166,20 @@ def agent(
             idle_timeout_seconds=idle_timeout_seconds,
             visibility=visibility,
             reconcile=reconcile,
+            mcp_servers=servers,
         )
 
     return wrap
+
+
+def _closing_tools(fn: AgentFunction) -> AgentFunction:
+    """`fn`, closing the run's MCP connections however it ends (done, failed, parked)."""
+
+    @functools.wraps(fn)
+    async def run(ctx: Context) -> Any:
+        try:
+            return await fn(ctx)
+        finally:
+            await ctx.close_tools()
+
+    return run

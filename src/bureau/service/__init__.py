@@ -18,6 +18,7 @@ from bureau.service.catalog import CatalogService
 from bureau.service.events import HEARTBEAT, EventPage, EventService
 from bureau.service.keys import KeyService, TenantService
 from bureau.service.limits import RequestRate
+from bureau.service.secrets import SecretService
 from bureau.service.tasks import TaskDetail, TaskService
 from bureau.store.limits import LimitBook, Limits
 from bureau.store.records import Gauges
@@ -28,8 +29,8 @@ __all__ = ["HEARTBEAT", "EventPage", "Service", "TaskDetail"]
 
 
 class Service:
-    """`tasks`, `events`, `catalog`, `keys`, `tenants`, `audit`, and `auth` (credentials to
-    a `Caller`)."""
+    """`tasks`, `events`, `catalog`, `keys`, `tenants`, `audit`, `secrets`, and `auth`
+    (credentials to a `Caller`)."""
 
     def __init__(
         self,
@@ -59,10 +60,11 @@ class Service:
             long_poll_max_seconds=long_poll_max_seconds,
             heartbeat_seconds=heartbeat_seconds,
         )
-        self.catalog = CatalogService(store)
+        self.catalog = CatalogService(store, webhook_allowed_networks)
         self.keys = KeyService(store)
         self.tenants = TenantService(store, self.limits)
         self.audit = AuditService(store)
+        self.secrets = SecretService(store)
 
     async def caller(self, authorization: str | None, body_bytes: int = 0) -> Caller:
         """The caller of a request's `Authorization` header, its request counted against

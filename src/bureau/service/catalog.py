@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
 
 from bureau.auth.caller import Caller
-from bureau.errors import NotFound
+from bureau.errors import InvalidRequest, NotFound
+from bureau.remote.cards import (
+    CardUnavailable,
+    agent_name_of,
+    card_url_of,
+    catalog_entry,
+    chosen_interface,
+    fetch_card,
+)
+from bureau.remote.outbound import auth_headers, check_url
 from bureau.service.audit import Auditor
+from bureau.service.requests import _Body
 from bureau.store.records import AgentVersionRecord
 from bureau.store.store import Store
 from bureau.store.views import (
@@ -18,13 +31,51 @@ from bureau.store.views import (
     agent_summary,
     agent_view,
 )
+from bureau.webhooks.destinations import Network, RefusedDestination
 
 BUILTIN_PUBLISHER = ("ten_bureau", "Bureau (built-in publisher of the demo agents)")
 """The tenant the demo agents are published by, as public agents."""
 
 
+CARD_TIMEOUT_SECONDS = 10.0
+CARD_MAX_BYTES = 256 * 1024
+
+
+class RemoteAgentCreate(_Body):
+    """A remote A2A agent to publish: its URL (or its card's URL) and Bureau's terms."""
+
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="The agent's A2A URL (its card is at URL/.well-known/agent-card.json) "
+        "or the card's URL",
+    )
+    name: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9-]{0,62}$",
+        description="The catalog name (default: from the card's name)",
+    )
+    price: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=6)
+    visibility: Literal["public", "private"] = "private"
+    credential: SecretStr | None = Field(
+        None,
+        max_length=64 * 1024,
+        description="What authenticates Bureau to the remote: a bearer token, or a whole "
+        "`Authorization` value (`Basic ...`); stored as the tenant's secret "
+        "`a2a-remote.<name>`, never returned",
+    )
+    credential_secret: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        description="The name of a tenant secret holding the credential instead",
+    )
+
+
 class CatalogService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, allowed_networks: Sequence[Network] = ()) -> None:
+        """`allowed_networks`: private networks a remote agent's URL may be on anyway."""
+        self._allowed_networks = list(allowed_networks)
+        self._store = store
         self._catalog = store.catalog
         self._audit = Auditor(store.audit)
 
@@ -35,6 +86,57 @@ class CatalogService:
         target = ", ".join(f"{e['name']}@{e['version']}" for e in entries)
         async with self._audit.record(caller, "agents.publish", target[:200]):
             await self._catalog.publish_versions(caller.tenant_id, entries)
+
+    async def publish_remote(self, caller: Caller, body: RemoteAgentCreate) -> Agent:
+        """Read a remote A2A agent's card and publish it into the caller's tenant with
+        runtime `a2a-remote` (its version is the card's). Every URL obeys the outbound
+        (SSRF) rules. Raises `InvalidRequest` (URL refused, card unreadable), `Forbidden`,
+        `UsageError` (a name of another tenant, the version published differently)."""
+        caller.require("agents.publish_remote")
+        async with self._audit.record(caller, "agents.publish", f"remote {body.url}"[:200]):
+            allowed = self._allowed_networks
+            credential = body.credential.get_secret_value() if body.credential else None
+            if credential is None and body.credential_secret is not None:
+                found = await self._store.secrets.values(caller.tenant_id, [body.credential_secret])
+                if body.credential_secret not in found:
+                    raise NotFound(
+                        f"no secret {body.credential_secret!r}; PUT /v1/secrets/NAME stores one",
+                        field="credential_secret",
+                    )
+                credential = found[body.credential_secret]
+            card_url = card_url_of(body.url)
+            try:
+                await check_url(card_url, allowed)
+                card_json, card = await fetch_card(
+                    card_url,
+                    allowed=allowed,
+                    headers=auth_headers(credential),
+                    timeout_seconds=CARD_TIMEOUT_SECONDS,
+                    max_bytes=CARD_MAX_BYTES,
+                )
+                await check_url(chosen_interface(card).url, allowed)
+            except RefusedDestination as exc:
+                raise InvalidRequest(f"Bureau does not connect there: {exc}", field="url") from None
+            except CardUnavailable as exc:
+                raise InvalidRequest(str(exc), field="url") from None
+            name = body.name or agent_name_of(card)
+            secret = f"a2a-remote.{name}" if body.credential else body.credential_secret
+            entry = catalog_entry(
+                card_json,
+                card,
+                card_url=card_url,
+                name=name,
+                price=body.price,
+                visibility=body.visibility,
+                credential_secret=secret,
+            )
+            await self._catalog.publish_versions(caller.tenant_id, [entry])
+            if body.credential is not None and secret is not None:
+                # after publishing: a name of another tenant leaves no secret behind, and
+                # adding the same remote again replaces (rotates) its credential
+                await self._store.secrets.put(caller.tenant_id, secret, credential or "")
+        versions = await self._catalog.visible_versions(caller.tenant_id, name)
+        return agent_view(name, versions, await self._catalog.reputation(name))
 
     async def publish_builtin(self, entries: Sequence[Mapping[str, Any]], default: str) -> None:
         """Publish the demo agents as the built-in publisher (made on first use), taking

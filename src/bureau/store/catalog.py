@@ -188,3 +188,17 @@ class CatalogStore:
             lambda conn, _: sql.publish_versions(conn, tenant_id, entries, adopt_from)
         )
         self._versions.clear()
+
+    async def remote_versions(self) -> list[AgentVersionRecord]:
+        """Every tenant's active versions of remote A2A agents (runtime `a2a-remote`), for
+        the workers that run them."""
+        return await self._tx.read(sql.remote_versions)
+
+    async def canceled_remote_runs(
+        self, names: Sequence[str], since: float
+    ) -> list[tuple[str, str, str, Any]]:
+        """Tasks of these remote agents canceled since `since` (epoch seconds) after their
+        remote task was sent: (task id, agent, version, the journaled send result), so the
+        cancel of a task no worker was running (one waiting for an answer) reaches the
+        remote too."""
+        return await self._tx.read(lambda conn: sql.canceled_remote_runs(conn, names, since))

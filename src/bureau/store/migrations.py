@@ -16,7 +16,13 @@ from sqlalchemy import Connection, inspect, select, text, update
 
 from bureau.errors import SchemaVersionMismatch
 from bureau.store.codec import loads
-from bureau.store.sql.schema import audit, metadata, schema_info, webhook_deliveries
+from bureau.store.sql.schema import (
+    audit,
+    metadata,
+    schema_info,
+    tenant_secrets,
+    webhook_deliveries,
+)
 
 
 def _initial(conn: Connection) -> None:
@@ -63,11 +69,17 @@ def _fair_queue(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_tasks_queue ON tasks (queue_state, fair_tag)"))
 
 
+def _tenant_secrets(conn: Connection) -> None:
+    """Version 5: a tenant's named secrets (sealed), which its agents' MCP servers use."""
+    tenant_secrets.create(conn)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial,
     _traces_and_delivery_references,
     _tenancy,
     _fair_queue,
+    _tenant_secrets,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -4,7 +4,8 @@
 - `queue`   (`QueueStore`): what workers and the reaper do — claim, journal, settle, sweep;
 - `catalog` (`CatalogStore`): tenants, API keys, agent versions, reputation;
 - `outbox`  (`WebhookOutbox`): webhook deliveries;
-- `metrics` (`MetricsStore`): gauges and the readiness probe.
+- `metrics` (`MetricsStore`): gauges and the readiness probe;
+- `secrets` (`SecretStore`): a tenant's named secrets, sealed (its agents' MCP servers').
 
 Each operation runs in one transaction and returns only once it committed (see
 `bureau.store.base.Database`); its docstring says what it fences, compares-and-sets,
@@ -26,6 +27,7 @@ from bureau.store.metrics import MetricsStore
 from bureau.store.outbox import WebhookOutbox
 from bureau.store.queue import QueueStore
 from bureau.store.sealing import Sealer
+from bureau.store.secrets import SecretStore
 from bureau.store.tasks import TaskStore
 
 
@@ -51,6 +53,7 @@ class Store:
         self.outbox = WebhookOutbox(self._tx, sealer)
         self.metrics = MetricsStore(self._tx)
         self.audit = AuditStore(self._tx)
+        self.secrets = SecretStore(self._tx, sealer)
 
     def migrate(self) -> tuple[int, int]:
         """Blocking: apply missing schema migrations; returns (from, to) versions. Raises

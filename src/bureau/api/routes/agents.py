@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from bureau.api.deps import CallerDep, ServiceDep
 from bureau.api.problems import AUTHENTICATED, problems
 from bureau.api.responses import OrjsonResponse
+from bureau.service.catalog import RemoteAgentCreate
 from bureau.states import TaskStatus
 from bureau.store.views import Agent, AgentFailureList, AgentList, AgentRunList
 
@@ -61,3 +62,20 @@ async def agent_runs(
     the consumer's goal, input, questions, artifacts or deliverable."""
     runs = await service.catalog.runs(caller, name, status=status, limit=limit)
     return OrjsonResponse({"runs": runs})
+
+
+@router.post(
+    "/agents/remote",
+    response_model=Agent,
+    status_code=201,
+    responses=problems(400, 403, 404, 413, 422),
+)
+async def add_remote_agent(
+    body: RemoteAgentCreate, caller: CallerDep, service: ServiceDep
+) -> OrjsonResponse:
+    """Publish a remote A2A agent: Bureau reads its card (outbound calls obey the same
+    network rules as webhooks) and lists it with runtime `a2a-remote`; Bureau's workers run
+    its tasks through the A2A protocol. The credential is kept as a tenant secret and never
+    returned."""
+    agent = await service.catalog.publish_remote(caller, body)
+    return OrjsonResponse(agent, status_code=201)

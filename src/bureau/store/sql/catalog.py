@@ -18,7 +18,14 @@ from bureau.store.records import (
     TenantRecord,
 )
 from bureau.store.sql.common import Changes
-from bureau.store.sql.schema import agent_versions, api_keys, tasks, tenants
+from bureau.store.sql.schema import (
+    agent_versions,
+    api_keys,
+    journal,
+    tasks,
+    tenant_secrets,
+    tenants,
+)
 from bureau.store.views import AgentFailure, AgentRun
 
 
@@ -146,13 +153,23 @@ def create_tenant(conn: Connection, tenant_id: str, name: str, webhook_secret: s
 
 
 def reseal_secrets(conn: Connection, reseal: Callable[[str], str | None]) -> int:
-    """Store `reseal(secret)` for every tenant's secret where it is not None; how many."""
+    """Store `reseal(secret)` for every secret of every tenant (its webhook signing secret
+    and its named secrets) where it is not None; how many."""
     changed = 0
     rows = conn.execute(select(tenants.c.id, tenants.c.webhook_secret)).all()
     for tenant_id, stored in rows:
         if (resealed := reseal(stored)) is not None:
             conn.execute(
                 update(tenants).where(tenants.c.id == tenant_id).values(webhook_secret=resealed)
+            )
+            changed += 1
+    named = tenant_secrets.c
+    for tenant_id, name, stored in conn.execute(select(named.tenant_id, named.name, named.value)):
+        if (resealed := reseal(stored)) is not None:
+            conn.execute(
+                update(tenant_secrets)
+                .where(named.tenant_id == tenant_id, named.name == name)
+                .values(value=resealed)
             )
             changed += 1
     return changed
@@ -310,6 +327,36 @@ def visible_versions(
         rows = conn.execute(_VISIBLE_NAMED, {"_tenant": tenant_id, "_name": name}).all()
     records = [AgentVersionRecord.from_row(r._mapping) for r in rows]
     return sorted(records, key=lambda r: (r.name, _version_key(r.version)))
+
+
+def remote_versions(conn: Connection) -> list[AgentVersionRecord]:
+    """Active versions whose runtime is `a2a-remote`, of every tenant."""
+    rows = conn.execute(select(agent_versions).where(agent_versions.c.status == "active")).all()
+    records = [AgentVersionRecord.from_row(r._mapping) for r in rows]
+    return [r for r in records if r.spec.get("runtime") == "a2a-remote"]
+
+
+def canceled_remote_runs(
+    conn: Connection, names: Sequence[str], since: float
+) -> list[tuple[str, str, str, Any]]:
+    """Tasks of the remote agents `names` canceled since `since` whose (current revision's)
+    `remote.send` step completed: (task id, agent, version, the step's result)."""
+    if not names:
+        return []
+    rows = conn.execute(
+        select(tasks.c.id, tasks.c.agent, tasks.c.agent_version, journal.c.result)
+        .join(journal, journal.c.task_id == tasks.c.id)
+        .where(
+            tasks.c.status == "canceled",
+            tasks.c.finished_at >= since,
+            tasks.c.agent.in_(list(names)),
+            journal.c.revision == tasks.c.revision,
+            journal.c.kind == "step",
+            journal.c.name == "remote.send",
+            journal.c.status == "completed",
+        )
+    ).all()
+    return [(r.id, r.agent, r.agent_version, loads(r.result)) for r in rows]
 
 
 def resolve_version(conn: Connection, tenant_id: str, ref: str) -> AgentVersionRecord:

@@ -264,3 +264,13 @@ ledger = Table(
     Column("at", Float, nullable=False),
     UniqueConstraint("task_id", "kind", "id"),
 )
+
+tenant_secrets = Table(
+    "tenant_secrets",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),  # sealed (`bureau.store.sealing`)
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
