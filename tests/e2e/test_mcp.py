@@ -28,7 +28,7 @@ from tests.support.server import ServerProcess, wait_for
 
 TASKS = "io.modelcontextprotocol/tasks"
 BUREAU_TOOLS = {"bureau_dispatch", "bureau_get_task", "bureau_reply", "bureau_cancel"}
-PUBLISHER_AGENTS = str(Path(__file__).parents[1] / "support" / "publisher_agents.py")
+PUBLISHER_AGENTS = str(Path(__file__).parents[1] / "support" / "mcp_publisher_agents.py")
 
 
 class TaskIdParams(types.RequestParams):
@@ -196,14 +196,14 @@ async def test_a_tenant_sees_only_what_its_catalog_shows(server: ServerProcess) 
         async with connect(server, c["admin_key"]["secret"]) as mcp:
             seen = {t.name for t in (await mcp.list_tools()).tools}
             with pytest.raises(MCPError) as refused:
-                await mcp.call_tool("p-private", {"goal": "x"})
+                await mcp.call_tool("m-private", {"goal": "x"})
     finally:
         worker.stop()
     worker.assert_clean_log()
-    assert {"p-echo", "p-private"} <= own
-    assert "p-echo" in seen and "p-private" not in seen
+    assert {"m-public", "m-private"} <= own
+    assert "m-public" in seen and "m-private" not in seen
     assert refused.value.code == types.INVALID_PARAMS
-    assert "unknown tool 'p-private'" in refused.value.message
+    assert "unknown tool 'm-private'" in refused.value.message
 
 
 async def test_a_call_waits_for_the_deliverable_and_sends_progress(

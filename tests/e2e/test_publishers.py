@@ -42,9 +42,11 @@ def _client(server: ServerProcess, key: str) -> httpx.Client:
 def market(server: ServerProcess) -> Iterator[Market]:
     with server.client() as operator:
         p, c = (operator.post("/v1/tenants", json={"name": n}).json() for n in ("P", "C"))
-        with _client(server, p["admin_key"]["secret"]) as publisher:
+        with (
+            _client(server, p["admin_key"]["secret"]) as publisher,
+            _client(server, c["admin_key"]["secret"]) as c_admin,
+        ):
             key = publisher.post("/v1/keys", json={"name": "worker", "role": "publisher"})
-            c_admin = _client(server, c["admin_key"]["secret"])
             member = c_admin.post("/v1/keys", json={"name": "app", "role": "member"})
             database = server.env.get("BUREAU_DATABASE_URL")
             worker = ServerProcess(
@@ -54,12 +56,11 @@ def market(server: ServerProcess) -> Iterator[Market]:
                 publisher_key=key.json()["secret"],
                 **({"database_url": database} if database else {}),
             )
-            worker.start()
             try:
+                worker.start()
                 with _client(server, member.json()["secret"]) as consumer:
                     yield Market(operator, publisher, consumer, c_admin, key.json()["secret"])
             finally:
-                c_admin.close()
                 worker.stop()
     worker.assert_clean_log()
 
