@@ -316,7 +316,7 @@ class Client:
         ):
             if value is not None:
                 body[key] = value
-        found: Agent = self._object("POST", "/v1/agents/remote", body)
+        found: Agent = self._object("POST", "/v1/remote-agents", body)
         return found
 
     def failures(self, agent: str, limit: int = 20) -> list[dict[str, Any]]:

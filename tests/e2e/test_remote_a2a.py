@@ -68,7 +68,7 @@ def local(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
 def _add(local: ServerProcess, remote: ServerProcess, agent: str, name: str) -> dict[str, Any]:
     with local.client() as client:
         response = client.post(
-            "/v1/agents/remote",
+            "/v1/remote-agents",
             json={"url": f"{remote.url}/a2a/{agent}", "name": name, "credential": remote.key},
         )
     assert response.status_code == 201, response.text
@@ -203,7 +203,7 @@ def test_private_address_is_refused_without_an_allowed_network(
     own_server.start()
     with own_server.client() as client:
         for url in (f"{remote.url}/a2a/noop", "http://10.0.0.1/a2a/x", "http://localhost/x"):
-            refused = client.post("/v1/agents/remote", json={"url": url, "name": "sneaky"})
+            refused = client.post("/v1/remote-agents", json={"url": url, "name": "sneaky"})
             assert refused.status_code == 422, refused.text
             assert "address" in refused.text
         assert client.get("/v1/agents/sneaky").status_code == 404
@@ -344,7 +344,7 @@ def test_remote_artifacts_are_copied_in(local: ServerProcess, remote: ServerProc
         stored = client.put("/v1/secrets/remote-bureau", json={"value": remote.key})
         assert stored.status_code < 300, stored.text
         added = client.post(
-            "/v1/agents/remote",
+            "/v1/remote-agents",
             json={
                 "url": f"{remote.url}/a2a/big-artifact",
                 "name": "remote-files",

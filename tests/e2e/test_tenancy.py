@@ -21,7 +21,7 @@ OPEN = {"/healthz", "/readyz", "/metrics"}
 
 BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("post", "/v1/tasks"): {"agent": "noop", "goal": "guarded"},
-    ("post", "/v1/agents/remote"): {"url": "https://remote.invalid/a2a/guarded"},
+    ("post", "/v1/remote-agents"): {"url": "https://remote.invalid/a2a/guarded"},
     ("post", "/v1/tasks/{task_id}/messages"): {"text": "hello"},
     ("post", "/v1/tasks/{task_id}/cancel"): None,
     ("post", "/v1/tasks/{task_id}/accept"): {},

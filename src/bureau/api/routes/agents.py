@@ -65,7 +65,7 @@ async def agent_runs(
 
 
 @router.post(
-    "/agents/remote",
+    "/remote-agents",
     response_model=Agent,
     status_code=201,
     responses=problems(400, 403, 404, 413, 422),
