@@ -48,8 +48,8 @@ MUTATIONS = (
         "cancel-never-stops-the-run",
         "the worker stops no run on a cancel notification or a lost lease",
         "src/bureau/engine/worker.py",
-        "        if run is not None:\n            run.task.cancel()\n",
-        "        pass\n",
+        "            self.cancel_requested.add(str(task_id))\n            run.task.cancel()\n",
+        "            pass\n",
         (
             "tests/e2e/test_cancel.py::test_cancel_a_running_task_directly[sqlite]",
             "tests/e2e/test_sessions.py::test_on_busy_reject_and_interrupt[sqlite]",
