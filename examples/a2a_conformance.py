@@ -14,11 +14,16 @@ agent plays every scenario:
     tck-artifact-file                     complete with a file output.txt (text/plain)
     tck-artifact-file-url                 the same file, large enough to come as a URL
     tck-artifact-data                     complete, deliverable {"key": "value", "count": 42}
-    tck-message-response                  complete, "Direct message response" (Bureau
-                                          always answers with a task)
+    tck-message-response                  complete with `Reply("Direct message
+                                          response")`: a blocking send gets a Message
     tck-stream-*                          working (progress), an artifact, completed
     test-resubscribe-message-id           working, ~4 s, completed (the kit's
                                           2 x TCK_STREAMING_TIMEOUT)
+
+It takes files of any media type (`accepts_files=["*/*"]`): the kit's 1.0-dev CORE-SEND-003
+sends one of an invented type and, its requirement lacking an expected error, counts any
+error as a failure. An agent that takes no files (the default) answers such a message
+with ContentTypeNotSupportedError, as the specification's text asks.
 
 Serve it with `bureau serve --agents examples/a2a_conformance.py --no-demo-agents`;
 the kit calls `/a2a/a2a-conformance` (see `examples/a2a_tck_proxy.py` for the key).
@@ -29,7 +34,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bureau import Context, Decline, Fatal, agent
+from bureau import Context, Decline, Fatal, Reply, agent
 
 STREAM_TEXT = {
     "tck-stream-001": "Stream hello from TCK",
@@ -59,6 +64,7 @@ async def _wait(seconds: float) -> None:
     description="plays the A2A compatibility kit's scenarios, chosen by message id prefix",
     capabilities=["testing"],
     idle_timeout_seconds=60.0,
+    accepts_files=["*/*"],  # CORE-SEND-003 sends a file of an invented media type
 )
 async def a2a_conformance(ctx: Context) -> Any:
     mid = message_id(ctx)
@@ -80,7 +86,7 @@ async def a2a_conformance(ctx: Context) -> Any:
     if mid.startswith("tck-artifact-data"):
         return {"key": "value", "count": 42}
     if mid.startswith("tck-message-response"):
-        return "Direct message response"
+        return Reply("Direct message response")
     if mid.startswith("test-resubscribe-message-id"):
         await ctx.progress(0.0, "working")
         await ctx.step("wait", _wait, 4.0)

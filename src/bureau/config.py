@@ -5,13 +5,29 @@ Every option can come from the command line or from the environment as `BUREAU_<
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, IPvAnyNetwork, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bureau.remote.settings import RemoteSettings
 from bureau.store.limits import Limits
+
+
+def _listed(value: Any) -> Any:
+    """A list from the environment: JSON (`["a", "b"]`) or comma-separated (`a,b`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+Networks = Annotated[list[IPvAnyNetwork], NoDecode, BeforeValidator(_listed)]
+"""Networks, as a JSON list or comma-separated (`127.0.0.0/8,::1/128`)."""
 
 
 class Settings(BaseSettings):
@@ -59,7 +75,7 @@ class Settings(BaseSettings):
     long_poll_max_seconds: float = Field(60.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_max_attempts: int = Field(8, ge=1)
-    webhook_allowed_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    webhook_allowed_networks: Networks = Field(default_factory=list)
     """Private networks webhooks may go to anyway (development: `["127.0.0.0/8"]`)."""
 
     remote: RemoteSettings = Field(default_factory=RemoteSettings)

@@ -19,6 +19,7 @@ from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.reaper import Reaper
 from bureau.engine.runner import Runner
 from bureau.engine.worker import Worker, WorkerOptions
+from bureau.interop._a2a_parts import push_body
 from bureau.notify.base import Notifier
 from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
@@ -161,6 +162,7 @@ class Node:
                 max_attempts=self.settings.webhook_max_attempts,
                 poll_interval=self.settings.poll_interval,
                 allowed_networks=self.settings.webhook_allowed_networks,
+                formats={"a2a": push_body},
             )
             self.webhooks.start()
 

@@ -4,6 +4,7 @@ compatibility transports), both backends."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 from a2a.client import A2ACardResolver, Client, ClientCallContext, ClientConfig, ClientFactory
 from a2a.types import (
+    AuthenticationInfo,
     CancelTaskRequest,
     DeleteTaskPushNotificationConfigRequest,
     GetTaskPushNotificationConfigRequest,
@@ -32,18 +35,21 @@ from a2a.types import (
     TaskState,
 )
 from a2a.utils.errors import (
+    ContentTypeNotSupportedError,
     InvalidParamsError,
     TaskNotCancelableError,
     TaskNotFoundError,
     UnsupportedOperationError,
 )
+from google.protobuf import json_format
 from google.protobuf.json_format import MessageToDict
 
-from tests.e2e.test_webhooks import Receiver
+from tests.e2e.test_webhooks import Receiver, _expected_signature
 from tests.support.server import ServerProcess, wait_for
 
 JSONRPC, REST = "JSONRPC", "HTTP+JSON"
 COMPLETED = TaskState.TASK_STATE_COMPLETED
+PUSH_SECRET, PUSH_TOKEN = "push-cred-4d1f8e", "push-token-9b2c7a"
 
 
 def _message(text: str, *, task: Task | None = None, context_id: str = "", **data: Any) -> Message:
@@ -338,30 +344,65 @@ async def test_push_notification_configs_are_the_tasks_webhook(server: ServerPro
                     TaskPushNotificationConfig(task_id=task.id, url="http://10.1.2.3/hook")
                 )
             made = await client.create_task_push_notification_config(
-                TaskPushNotificationConfig(task_id=task.id, url=receiver.url)
+                TaskPushNotificationConfig(
+                    task_id=task.id,
+                    url=receiver.url,
+                    token=PUSH_TOKEN,
+                    authentication=AuthenticationInfo(scheme="Bearer", credentials=PUSH_SECRET),
+                )
             )
             assert (made.id, made.url) == (task.id, receiver.url)
+            assert not made.token and not made.HasField("authentication")  # never shown again
             got = await client.get_task_push_notification_config(
                 GetTaskPushNotificationConfigRequest(task_id=task.id, id=task.id)
             )
             assert got.url == receiver.url
             await _send(client, _message("blue", task=task))
-        await asyncio.to_thread(_wait_for_completed_delivery, receiver)
+        headers, body = await asyncio.to_thread(_completed_delivery, receiver)
     finally:
         receiver.http.shutdown()
         receiver.http.server_close()
+    # An A2A push notification: a StreamResponse with the task, the config's credentials
+    # and token as headers, and Bureau's signature beside them.
+    pushed = json_format.Parse(body, StreamResponse())
+    assert pushed.task.id == task.id and _data_of(pushed.task.artifacts[0]) == {"color": "blue"}
+    assert headers["authorization"] == f"Bearer {PUSH_SECRET}"
+    assert headers["x-a2a-notification-token"] == PUSH_TOKEN
     with server.client() as rest:
+        secret = rest.get("/v1/webhooks/secret").json()["secret"]
+        assert headers["webhook-signature"] == _expected_signature(secret, headers, body)
+        shown = (
+            rest.get(f"/v1/tasks/{task.id}").text + rest.get(f"/v1/tasks/{task.id}/webhooks").text
+        )
         actions = [
             r["action"] for r in rest.get("/v1/audit", params={"limit": 50}).json()["records"]
         ]
     assert "tasks.webhook" in actions
+    assert PUSH_SECRET not in shown and PUSH_TOKEN not in shown
+    stored = _stored_webhook_options(server, task.id)
+    assert stored and PUSH_SECRET not in stored and PUSH_TOKEN not in stored  # sealed at rest
 
 
-def _wait_for_completed_delivery(receiver: Receiver) -> None:
+def _completed_delivery(receiver: Receiver) -> tuple[dict[str, str], bytes]:
     deadline = time.monotonic() + 10
-    while not any(b"completed" in body for _, body in receiver.accepted):
+    while True:
+        for headers, body in receiver.accepted:
+            if b"TASK_STATE_COMPLETED" in body:
+                return headers, body
         assert time.monotonic() < deadline, "no webhook announced the completion"
         time.sleep(0.05)
+
+
+def _stored_webhook_options(server: ServerProcess, task_id: str) -> str | None:
+    url = server.env.get("BUREAU_DATABASE_URL") or f"sqlite:///{server.data_dir / 'bureau.db'}"
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            query = sqlalchemy.text("SELECT webhook_options FROM tasks WHERE id = :id")
+            value = conn.execute(query, {"id": task_id}).scalar_one()
+    finally:
+        engine.dispose()
+    return str(value) if value is not None else None
 
 
 @pytest.mark.parametrize("binding", [JSONRPC, REST])
@@ -399,3 +440,70 @@ def test_a_raw_0_3_json_rpc_call_without_version_header(server: ServerProcess) -
         answer = client.post("/a2a/noop/jsonrpc", json=call).json()
     assert answer["result"]["kind"] == "task", answer
     assert answer["result"]["status"]["state"] == "completed"
+
+
+def test_cards_are_strict_1_0_unless_a_client_asks_for_0_3(server: ServerProcess) -> None:
+    """The 1.0 schema refuses the 0.3 fields; a 0.3 client asks for them by header or path."""
+    legacy = {"url", "preferredTransport", "protocolVersion", "additionalInterfaces", "security"}
+    with server.client() as client:
+        strict = client.get("/a2a/noop/.well-known/agent-card.json")
+        assert not legacy & strict.json().keys()
+        assert strict.json()["securitySchemes"]["bearer"].keys() == {"httpAuthSecurityScheme"}
+        modified = email.utils.parsedate_to_datetime(strict.headers["last-modified"])
+        assert modified.year >= 2026
+        for old in (
+            client.get("/a2a/noop/.well-known/agent-card.json", headers={"A2A-Version": "0.3"}),
+            client.get("/a2a/noop/v0.3/.well-known/agent-card.json"),
+        ):
+            assert old.json()["url"] == f"{server.url}/a2a/noop/jsonrpc"
+            assert old.json()["preferredTransport"] == "JSONRPC"
+        platform = client.get("/.well-known/agent-card.json").json()
+        assert not legacy & platform.keys()
+
+
+async def test_a_reply_is_a_message_and_files_reach_an_agent_that_takes_them(
+    server: ServerProcess,
+) -> None:
+    note = Part(raw=b"hello", media_type="text/plain", filename="note.txt")
+    link = Part(url="https://example.com/a.csv", media_type="text/csv", filename="a.csv")
+    async with _client(server, "file-taker", streaming=False) as client:
+        message = _message("what did I send?")
+        message.parts.extend([note, link])
+        [answer] = await _send(client, message)
+        assert answer.WhichOneof("payload") == "message"
+        assert answer.message.parts[0].text == "note.txt (text/plain), a.csv (text/csv)"
+        with server.client() as rest:
+            task = rest.get(f"/v1/tasks/{answer.message.task_id}").json()
+        assert task["status"] == "completed" and task["input"]["files"][0]["base64"] == "aGVsbG8="
+        assert task["input"]["files"][1]["url"] == "https://example.com/a.csv"
+        with server.client() as rest:
+            card = rest.get("/a2a/file-taker/.well-known/agent-card.json").json()
+        assert card["defaultInputModes"] == ["text/plain", "application/json", "text/*"]
+        image = _message("and this?")
+        image.parts.append(Part(raw=b"\x89PNG", media_type="image/png"))
+        with pytest.raises(ContentTypeNotSupportedError, match="text/\\*, not a file of image/png"):
+            await _send(client, image)
+    async with _client(server, "noop", streaming=False) as client:
+        file = _message("a file")
+        file.parts.append(note)
+        with pytest.raises(ContentTypeNotSupportedError, match="no files"):
+            await _send(client, file)
+
+
+def test_media_types_of_the_bindings(server: ServerProcess) -> None:
+    """JSON-RPC refuses a body that is not JSON with ContentTypeNotSupportedError (-32005);
+    HTTP+JSON answers `application/json` (A2A 1.0, section 11.1)."""
+    with server.client() as client:
+        wrong = client.post(
+            "/a2a/noop/jsonrpc",
+            content=b"{'jsonrpc': '2.0'}",
+            headers={"Content-Type": "text/plain", "A2A-Version": "1.0"},
+        )
+        assert wrong.status_code == 200 and wrong.json()["error"]["code"] == -32005
+        assert "application/json" in wrong.json()["error"]["message"]
+        listed = client.get("/a2a/noop/rest/tasks", headers={"A2A-Version": "1.0"})
+        assert listed.status_code == 200, listed.text
+        assert listed.headers["content-type"] == "application/json"
+        missing = client.get("/a2a/noop/rest/tasks/task_nope", headers={"A2A-Version": "1.0"})
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/json"

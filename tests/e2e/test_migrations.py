@@ -83,7 +83,8 @@ def test_a_database_newer_than_this_bureau_is_refused_everywhere(
         assert "newer than this Bureau" in refused.stderr and "upgrade Bureau" in refused.stderr
 
 
-V1 = [  # what versions 2 to 5 changed, undone
+V1 = [  # what versions 2 to 6 changed, undone
+    "ALTER TABLE tasks DROP COLUMN webhook_options",
     "DROP TABLE tenant_secrets",
     "DROP INDEX ix_tasks_queue",
     "ALTER TABLE tasks DROP COLUMN fair_tag",

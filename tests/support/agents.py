@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bureau import SLA, Context, Fatal, RetryPolicy, agent
+from bureau import SLA, Context, Fatal, Reply, RetryPolicy, agent
 
 
 def _count(path: str, label: str) -> int:
@@ -215,3 +215,11 @@ def assert_beacon_stops(path: Path, timeout: float = 5.0, quiet: float = 0.5) ->
         if current != size:
             size, since = current, time.monotonic()
         time.sleep(0.02)
+
+
+@agent(
+    "file-taker", version="1.0.0", description="lists the files it got", accepts_files=["text/*"]
+)
+async def file_taker(ctx: Context) -> Any:
+    files = ctx.input.get("files", [])
+    return Reply(", ".join(f"{f['name']} ({f['media_type']})" for f in files) or "no files")

@@ -12,6 +12,7 @@ def test_sdk_surface_is_pinned() -> None:
         "DelegationFailed",
         "Fatal",
         "MCPServer",
+        "Reply",
         "Retry",
         "RetryPolicy",
         "ToolError",

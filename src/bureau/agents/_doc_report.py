@@ -22,9 +22,10 @@ def write_digest(
     answer: str,
     result: dict[str, Any],
     digest: dict[str, Any],
+    sources: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The digest as markdown: the answer to the goal, then summary, key phrases, outline
-    and document statistics."""
+    """The digest as markdown: the answer to the goal, then summary, key phrases, outline,
+    document statistics, and the MCP tools documents came from (`sources`)."""
     stats = digest["stats"]
     several = len(stats) > 1
     redo = "This is a redo; its words weigh in the choice of summary sentences."
@@ -51,4 +52,10 @@ def write_digest(
             f"| {s['name']} | {s['format']} | {s['words']} | {s['sentences']} | "
             f"{s['reading_minutes']} min |"
         )
+    if sources:
+        lines += ["", "## Sources", ""]
+        lines += [
+            f"- {', '.join(s['documents']) or '(no text)'}: tool `{s['tool']}` of {s['url']}"
+            for s in sources
+        ]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,9 @@ answers. Goals it cannot serve honestly (translate, write, judge, compute, look 
 inputs that are not prose are declined before any work; a goal that could mean either of
 several documents asks which. Every answer comes with the standard digest: a summary of
 3, 5 or 8 stand-alone sentences (fast, balanced, thorough), key phrases, outline, statistics.
+
+Documents may also come from a tool of an MCP server the input names (`input.sources`,
+see `_doc_mcp`): the only network the agent uses, each call a journaled step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bureau import SLA, Context, Decline, agent
 from bureau.agents._doc_answer import find_answer, missing_terms, prose, question_terms, result_for
 from bureau.agents._doc_find import proper_nouns
 from bureau.agents._doc_goal import Request, decline, read_goal
+from bureau.agents._doc_mcp import MAX_SOURCES, DocumentSource, read_mcp_sources
 from bureau.agents._doc_phrases import key_phrases
 from bureau.agents._doc_report import write_digest
 from bureau.agents._doc_sources import (
@@ -42,15 +46,26 @@ WORDS_PER_MINUTE = 230
 
 
 class DocDigestInput(BaseModel):
-    """Send documents (text, markdown, HTML) as files or inline text; the goal says what to
-    answer: a summary ("summarise in 3 sentences"), key phrases, the outline, reading
-    statistics, "what does it say about X", "find mentions of X", the dates, numbers,
-    names, action items or questions in the text, "compare the two documents", or a
-    question the text answers. CSV tables, JSON and binary data are not read."""
+    """Send documents (text, markdown, HTML) as files or inline text, or name a tool of an
+    MCP server whose result holds them (`sources`); the goal says what to answer: a summary
+    ("summarise in 3 sentences"), key phrases, the outline, reading statistics, "what does
+    it say about X", "find mentions of X", the dates, numbers, names, action items or
+    questions in the text, "compare the two documents", or a question the text answers.
+    CSV tables, JSON and binary data are not read."""
 
     text: str | None = Field(default=None, description="a document's text (plain, markdown, HTML)")
     files: list[InputFile] = Field(
         default_factory=list, description="text, markdown or HTML files to read together"
+    )
+    sources: list[DocumentSource] = Field(
+        default_factory=list,
+        max_length=MAX_SOURCES,
+        description=(
+            'tools of MCP servers to read documents from, e.g. [{"mcp": {"url": '
+            '"https://docs.example.com/mcp", "tool": "search", "arguments": {"query": "heat '
+            'pumps"}}}]: each tool is called once; its text content and embedded text '
+            "resources are the documents"
+        ),
     )
     max_sentences: int | None = Field(
         default=None, ge=1, le=50, description="summary length; default by profile (3/5/8)"
@@ -177,9 +192,10 @@ def answerable(request: Request, sources: list[Source]) -> Request:
 
 @agent(
     "doc-digest",
-    version="1.1.0",
+    version="1.2.0",
     description=(
-        "Answers from text, markdown or HTML documents only: summary, key phrases, outline, "
+        "Answers from text, markdown or HTML documents only (sent, or read from an MCP "
+        "server's tool): summary, key phrases, outline, "
         "reading statistics, what the text says about X, mentions of a term, dates, numbers, "
         "names, action items, questions, a comparison of two documents; declines the rest"
     ),
@@ -191,7 +207,17 @@ def answerable(request: Request, sources: list[Source]) -> Request:
 async def doc_digest(ctx: Context) -> dict[str, Any]:
     """Answer the goal from the documents, with the standard digest alongside."""
     params: DocDigestInput = ctx.input
-    sources, skipped = collect_sources(params.files, params.text)
+    fetched: list[InputFile] = []
+    noted: list[dict[str, str]] = []
+    origins: list[dict[str, Any]] = []
+    if params.sources:
+        read_goal(ctx.goal)  # a goal out of scope is declined before any server is called
+        taken = {f.name.lower() for f in params.files} | {"input.txt"}
+        fetched, noted, origins = await read_mcp_sources(ctx, params.sources, taken)
+        if not fetched and not params.files and not (params.text or "").strip():
+            raise Decline(f"the MCP tools returned no text to digest. {describe(noted)}")
+    sources, skipped = collect_sources([*params.files, *fetched], params.text)
+    skipped = noted + skipped
     request = read_goal(ctx.goal)
     sources, note = await focus(ctx, request, sources, params.interactive)
     request = answerable(request, sources)
@@ -221,7 +247,9 @@ async def doc_digest(ctx: Context) -> dict[str, Any]:
     result = await ctx.step("answer", answer_goal, request, sources, digest, limit)
     answer = " ".join(part for part in (prose(result), note, describe(skipped)) if part)
     await ctx.progress(0.85, f"answered the goal ({request.kind.replace('_', ' ')})")
-    report = await ctx.step("digest", write_digest, ctx.goal, ctx.feedback, answer, result, digest)
+    report = await ctx.step(
+        "digest", write_digest, ctx.goal, ctx.feedback, answer, result, digest, origins
+    )
     await ctx.artifact("digest.md", report, media_type="text/markdown")
     await ctx.progress(1.0, "digest written")
     return {
@@ -236,5 +264,6 @@ async def doc_digest(ctx: Context) -> dict[str, Any]:
             for s in stats
         ],
         "skipped": skipped,
+        "sources": origins,
         "digest": "digest.md",
     }

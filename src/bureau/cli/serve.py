@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from bureau.client import SERVER_URL_FILE
 from bureau.config import Settings
 from bureau.errors import BureauError, UsageError
@@ -136,6 +139,9 @@ def _run(args: argparse.Namespace, role: str, **defaults: Any) -> int:
         agents = agents_for(settings) if roles.worker else []
     except BureauError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except (ValidationError, SettingsError, ValueError) as exc:
+        print(f"error: a setting is invalid: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

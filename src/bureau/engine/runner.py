@@ -120,6 +120,7 @@ class Runner:
                     task,
                     token,
                     deliverable=deliverable,
+                    reply=outcome.reply,
                     usage=runtime.usage(),
                     session_state=session_state if task.session_id is not None else None,
                     session_ttl=self.session_ttl,

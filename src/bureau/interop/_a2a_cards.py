@@ -41,9 +41,8 @@ def _secured(**fields: Any) -> AgentCard:
         provider=AgentProvider(organization="Bureau", url=fields.pop("base")),
         security_schemes={"bearer": SecurityScheme(http_auth_security_scheme=scheme)},
         security_requirements=[SecurityRequirement(schemes={"bearer": StringList()})],
-        default_input_modes=MODES,
         default_output_modes=[*MODES, "application/octet-stream"],
-        **fields,
+        **({"default_input_modes": MODES} | fields),
     )
 
 
@@ -58,6 +57,8 @@ def agent_card(agent: Agent, base: str) -> AgentCard:
         for binding in BINDINGS
     ]
     schema = agent["input_schema"] or {}
+    latest = next(v for v in agent["versions"] if v["version"] == agent["latest_version"])
+    modes = [*MODES, *latest["accepts_files"]]
     examples = schema.get("examples")
     skill = AgentSkill(
         id=agent["name"],
@@ -65,7 +66,7 @@ def agent_card(agent: Agent, base: str) -> AgentCard:
         description=_described(agent["description"], schema),
         tags=agent["capabilities"] or [agent["name"]],
         examples=[e for e in examples if isinstance(e, str)] if isinstance(examples, list) else [],
-        input_modes=MODES,
+        input_modes=modes,
         output_modes=[*MODES, "application/octet-stream"],
     )
     return _secured(
@@ -79,6 +80,7 @@ def agent_card(agent: Agent, base: str) -> AgentCard:
         ),
         skills=[skill],
         documentation_url=f"{base}/docs",
+        default_input_modes=modes,
     )
 
 

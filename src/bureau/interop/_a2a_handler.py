@@ -34,12 +34,14 @@ from a2a.types import (
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
+    TaskArtifactUpdateEvent,
     TaskPushNotificationConfig,
     TaskState,
 )
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import (
     A2AError,
+    ContentTypeNotSupportedError,
     InvalidParamsError,
     InvalidRequestError,
     TaskNotCancelableError,
@@ -54,7 +56,7 @@ from bureau.auth.caller import Caller
 from bureau.errors import BureauError, InvalidRequest, InvalidState, NotFound, PayloadTooLarge
 from bureau.interop import _a2a_parts as parts
 from bureau.service import HEARTBEAT, Service, TaskDetail
-from bureau.service.requests import MessageCreate, TaskCreate
+from bureau.service.requests import MessageCreate, TaskCreate, WebhookSpec
 from bureau.states import TERMINAL_STATUSES, EventType
 from bureau.states import TaskStatus as Status
 from bureau.store.records import TaskRecord
@@ -62,6 +64,9 @@ from bureau.store.records import TaskRecord
 CONFIG_ID = "#a2a-config="
 """A task has one push-notification config, its webhook; an id the client gave the config
 is kept in the webhook URL's fragment (HTTP never sends it), else the id is the task's."""
+
+REPLY = "bureauReply"
+"""Metadata key of a deliverable artifact that is the agent's `Reply`."""
 
 INLINE_BYTES = 16 * 1024
 """Artifacts up to this size come back inline (`raw`); larger ones as a `url` to
@@ -85,7 +90,9 @@ def bureau_errors(missing: type[A2AError] = TaskNotFoundError) -> Iterator[None]
         raise InvalidRequestError(exc.detail, data={"code": exc.code}) from exc
 
 
-def _checked(model: type[TaskCreate] | type[MessageCreate], **fields: Any) -> Any:
+def _checked(
+    model: type[TaskCreate] | type[MessageCreate] | type[WebhookSpec], **fields: Any
+) -> Any:
     """The request model, or invalid params saying what does not fit."""
     try:
         return model(**fields)
@@ -93,7 +100,7 @@ def _checked(model: type[TaskCreate] | type[MessageCreate], **fields: Any) -> An
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in exc.errors()
         )
-        raise InvalidParamsError(f"the message does not fit a Bureau task: {problems}") from exc
+        raise InvalidParamsError(f"the request does not fit a Bureau task: {problems}") from exc
 
 
 class BureauRequestHandler(RequestHandler):
@@ -165,6 +172,8 @@ class BureauRequestHandler(RequestHandler):
                     continue
                 elif kind == EventType.DELIVERABLE and data.get("deliverable") is not None:
                     artifact = parts.deliverable_artifact(data["deliverable"])
+                    if data.get("reply"):
+                        artifact.metadata.update({REPLY: True})
                     yield parts.artifact_update(task, seq, artifact)
                     continue
                 else:
@@ -180,8 +189,12 @@ class BureauRequestHandler(RequestHandler):
         """Dispatch a new task, or pass the message to the task it names (the answer to
         its open question, or context for a running one)."""
         message = params.message
-        text, data = parts.split_message(message)
+        text, data, files = parts.split_message(message)
         caller = _caller(context)
+        if files and message.task_id:
+            raise ContentTypeNotSupportedError(
+                "files are taken when a task is dispatched, not in a reply; send a URL as data"
+            )
         if message.task_id:
             detail = await self._owned(context, message.task_id)
             task = detail.task
@@ -201,10 +214,22 @@ class BureauRequestHandler(RequestHandler):
         inputs = [d for d in data if isinstance(d, dict)]
         if len(inputs) != len(data) or len(inputs) > 1:
             raise InvalidParamsError("send the task's input as one data part holding an object")
+        if files:
+            with bureau_errors(missing=InvalidParamsError):
+                agent = await self._service.catalog.agent(caller, context.state["agent"])
+            latest = next(v for v in agent["versions"] if v["version"] == agent["latest_version"])
+            if inputs and "files" in inputs[0]:
+                raise InvalidParamsError("the input has a `files` key and the message has files")
+            inputs = [
+                {
+                    **(inputs[0] if inputs else {}),
+                    "files": parts.input_files(files, latest["accepts_files"]),
+                }
+            ]
         config = params.configuration
         webhook = None
         if config.HasField("task_push_notification_config"):
-            webhook = {"url": _webhook_url(config.task_push_notification_config)}
+            webhook = _webhook(config.task_push_notification_config)
         metadata = parts.plain(json_format.MessageToDict(params.metadata))
         metadata |= parts.plain(json_format.MessageToDict(message.metadata))
         metadata["a2a"] = {
@@ -226,14 +251,20 @@ class BureauRequestHandler(RequestHandler):
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
-        """Blocking by default: answers once the task needs input or ended;
+        """Blocking by default: answers once the task needs input or ended, with the task,
+        or with the agent's message when it completed with a `Reply`;
         `returnImmediately` answers with the task as dispatched."""
         detail = await self._start(params, context)
-        if not params.configuration.return_immediately:
-            async with aclosing(self._events(context, detail.task, detail.task.last_seq)) as tail:
-                async for _ in tail:
-                    pass
-            detail = await self._owned(context, detail.task.id)
+        if params.configuration.return_immediately:
+            return apply_history_length(await self._task(context, detail), params.configuration)
+        reply: Artifact | None = None
+        async with aclosing(self._events(context, detail.task, detail.task.last_seq)) as tail:
+            async for event in tail:
+                if isinstance(event, TaskArtifactUpdateEvent) and REPLY in event.artifact.metadata:
+                    reply = event.artifact
+        detail = await self._owned(context, detail.task.id)
+        if reply is not None and detail.task.status == Status.COMPLETED:
+            return parts.agent_message(detail.task, f"{detail.task.id}-reply", list(reply.parts))
         return apply_history_length(await self._task(context, detail), params.configuration)
 
     @validate_request_params
@@ -350,9 +381,11 @@ class BureauRequestHandler(RequestHandler):
         """Point the task's webhook at `url` (replacing any config); the config's id is
         the client's, else the task's."""
         await self._owned(context, params.task_id)
-        url = _webhook_url(params)
+        webhook = _webhook(params)
         with bureau_errors():
-            detail = await self._service.tasks.set_webhook(_caller(context), params.task_id, url)
+            detail = await self._service.tasks.set_webhook(
+                _caller(context), params.task_id, webhook
+            )
         return self._config(detail.task)
 
     @validate_request_params
@@ -394,18 +427,22 @@ def _caller(context: ServerCallContext) -> Caller:
     return caller
 
 
-def _webhook_url(config: TaskPushNotificationConfig) -> str:
-    """The webhook a push-notification config names, with the config's own id (when the
-    client gave one) kept in the URL's fragment, which is never sent. Bureau signs its deliveries
-    (Standard Webhooks, the tenant's secret), so a config's own token or credentials are
-    refused rather than silently not sent."""
-    if config.token or config.HasField("authentication"):
-        raise InvalidParamsError(
-            "Bureau signs webhooks with the tenant's secret (GET /v1/webhooks/secret); "
-            "send a config without token or authentication"
-        )
-    if not config.id or config.id == config.task_id:
-        return config.url
-    if "#" in config.url:
-        raise InvalidParamsError("a push-notification config's url must have no fragment")
-    return config.url + CONFIG_ID + quote(config.id, safe="")
+def _webhook(config: TaskPushNotificationConfig) -> WebhookSpec:
+    """The task's webhook for a push-notification config: A2A push notifications (a
+    StreamResponse with the task) to its URL, with its credentials as `Authorization:
+    <scheme> <credentials>` and its token as `X-A2A-Notification-Token` (both sealed at
+    rest, never shown again), beside Bureau's Standard Webhooks signature. The config's
+    own id (when the client gave one) is kept in the URL's fragment, which is never sent."""
+    url = config.url
+    if config.id and config.id != config.task_id:
+        if "#" in config.url:
+            raise InvalidParamsError("a push-notification config's url must have no fragment")
+        url += CONFIG_ID + quote(config.id, safe="")
+    headers = {}
+    if config.HasField("authentication"):
+        auth = config.authentication
+        headers["Authorization"] = f"{auth.scheme or 'Bearer'} {auth.credentials}".strip()
+    if config.token:
+        headers["X-A2A-Notification-Token"] = config.token
+    spec: WebhookSpec = _checked(WebhookSpec, url=url, headers=headers or None, format="a2a")
+    return spec

@@ -10,6 +10,7 @@ with its `seq` in `metadata.bureauSeq` (the resume point of `Last-Event-ID`).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -18,6 +19,7 @@ from a2a.types import (
     Message,
     Part,
     Role,
+    StreamResponse,
     Task,
     TaskArtifactUpdateEvent,
     TaskState,
@@ -28,7 +30,7 @@ from a2a.utils.errors import ContentTypeNotSupportedError
 from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
 
 from bureau.states import TaskStatus as Status
-from bureau.store.records import Event, TaskRecord
+from bureau.store.records import DeliveryContent, Event, TaskRecord, WebhookDelivery
 
 STATES: dict[Status, TaskState] = {
     Status.SUBMITTED: TaskState.TASK_STATE_SUBMITTED,
@@ -72,11 +74,12 @@ def data_part(value: Any) -> Part:
     return Part(data=json_format.ParseDict(value, struct_pb2.Value()))
 
 
-def split_message(message: Message) -> tuple[str | None, list[Any]]:
-    """The message's text (its text parts joined, None without any) and its data parts'
-    values. Files are refused: Bureau takes large data as URLs inside a data part."""
+def split_message(message: Message) -> tuple[str | None, list[Any], list[Part]]:
+    """The message's text (its text parts joined, None without any), its data parts'
+    values, and its file parts (`raw` or `url`)."""
     texts: list[str] = []
     data: list[Any] = []
+    files: list[Part] = []
     for part in message.parts:
         kind = part.WhichOneof("content")
         if kind == "text":
@@ -84,10 +87,35 @@ def split_message(message: Message) -> tuple[str | None, list[Any]]:
         elif kind == "data":
             data.append(plain(json_format.MessageToDict(part.data)))
         else:
+            files.append(part)
+    return ("\n".join(texts) if texts else None), data, files
+
+
+def accepted(media_type: str, patterns: list[str]) -> bool:
+    """Whether `media_type` matches one of `patterns` (`*/*`, `image/*`, `image/png`)."""
+    kind = media_type.partition(";")[0].strip().lower()
+    major = kind.partition("/")[0]
+    return any(p in ("*/*", kind) or p == f"{major}/*" for p in patterns)
+
+
+def input_files(files: list[Part], patterns: list[str]) -> list[dict[str, str]]:
+    """File parts as an agent's `input["files"]`: name, media type, and `url` or `base64`.
+    `ContentTypeNotSupportedError` for one whose media type the agent does not take."""
+    out = []
+    for n, part in enumerate(files, 1):
+        media_type = part.media_type or "application/octet-stream"
+        if not accepted(media_type, patterns):
+            takes = ", ".join(patterns) if patterns else "no files"
             raise ContentTypeNotSupportedError(
-                "Bureau agents take text and data parts; send a file as a URL inside a data part"
+                f"this agent takes text, JSON data and {takes}, not a file of {media_type}"
             )
-    return ("\n".join(texts) if texts else None), data
+        file = {"name": part.filename or f"file-{n}", "media_type": media_type}
+        if part.WhichOneof("content") == "url":
+            file["url"] = part.url
+        else:
+            file["base64"] = base64.b64encode(part.raw).decode()
+        out.append(file)
+    return out
 
 
 def context_id_of(task: TaskRecord) -> str:
@@ -194,3 +222,11 @@ def at_of(event: Event) -> float | None:
     """When a logged event happened, as epoch seconds."""
     text = event["at"]
     return dt.datetime.fromisoformat(text).timestamp() if text is not None else None
+
+
+def push_body(delivery: WebhookDelivery, content: DeliveryContent) -> bytes:
+    """An A2A push notification (the webhook format `a2a`): a StreamResponse holding the
+    task as it is now, its deliverable included; its files are listed by GetTask."""
+    task = task_of(content.task, [])
+    text: str = json_format.MessageToJson(StreamResponse(task=task), indent=None)
+    return text.encode()

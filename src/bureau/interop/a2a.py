@@ -2,7 +2,10 @@
 
 Each agent the caller may see answers at `/a2a/{agent}`: its card at
 `/a2a/{agent}/.well-known/agent-card.json`, JSON-RPC at `/a2a/{agent}/jsonrpc`, HTTP+JSON
-at `/a2a/{agent}/rest` (0.3 paths under `/rest/v1`). The SDK's route tables parse and
+at `/a2a/{agent}/rest` (0.3 paths under `/rest/v1`). A card is the strict 1.0 document
+unless the client asks for 0.3 (`A2A-Version: 0.3`, or the card under
+`/a2a/{agent}/v0.3/`): then it also carries the 0.3 fields (`url`, `preferredTransport`,
+...) that 0.3 clients read, which the 1.0 schema refuses. The SDK's route tables parse and
 serialise; `BureauRequestHandler` maps each call onto the service. Everything under
 `/a2a/` needs the bearer key (401 with `WWW-Authenticate: Bearer` before the SDK sees the
 request), cards too: what a card shows is the caller's catalog. Bureau's own card at
@@ -14,20 +17,30 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from a2a.server.context import ServerCallContext
-from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.server.request_handlers.response_helpers import (
+    agent_card_to_dict,
+    build_error_response,
+)
 from a2a.server.routes import (
     DefaultServerCallContextBuilder,
     create_jsonrpc_routes,
     create_rest_routes,
 )
+from a2a.types import AgentCard
+from a2a.utils.constants import A2A_JSON_MEDIA_TYPE
+from a2a.utils.errors import ContentTypeNotSupportedError
 from fastapi import FastAPI
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bureau.api.errors import problem, status_of
 from bureau.auth.caller import Caller
@@ -39,6 +52,8 @@ from bureau.node import Node
 from bureau.service import Service
 
 CARD = "/.well-known/agent-card.json"
+CARD_0_3 = "/v0.3" + CARD
+A2A_JSON = A2A_JSON_MEDIA_TYPE.encode()
 
 
 def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None] | None:
@@ -49,6 +64,7 @@ def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None] | Non
     context = _ContextBuilder()
     routes = [
         Route(CARD, _AgentCard(service), methods=["GET"]),
+        Route(CARD_0_3, _AgentCard(service), methods=["GET"]),
         *(
             route
             for url in ("/jsonrpc", "/jsonrpc/")  # some clients post to the URL plus "/"
@@ -60,7 +76,8 @@ def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None] | Non
             handler, context_builder=context, enable_v0_3_compat=True, path_prefix="/rest"
         ),
     ]
-    app.router.routes.append(Mount("/a2a/{agent}", app=BearerAuth(Router(routes), service)))
+    door = BearerAuth(_MediaTypes(Router(routes)), service)
+    app.router.routes.append(Mount("/a2a/{agent}", app=door))
     app.router.routes.append(Route(CARD, _PlatformCard(service), methods=["GET"]))
     return None
 
@@ -70,16 +87,79 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
-def _cached(request: Request, card: dict[str, Any], cache_control: str) -> Response:
-    """A card with `Cache-Control` and a weak `ETag` (its content's hash); 304 when the
-    client's `If-None-Match` holds it already."""
+def _card_dict(request: Request, card: AgentCard) -> dict[str, Any]:
+    """The card as the client's protocol version reads it: 1.0 unless it asked for 0.3."""
+    version = request.headers.get("a2a-version", "").strip()
+    if version == "0.3" or request.url.path.endswith(CARD_0_3):
+        return agent_card_to_dict(card)
+    body: dict[str, Any] = MessageToDict(card)
+    return body
+
+
+def _cached(
+    request: Request, card: dict[str, Any], cache_control: str, modified: str | None = None
+) -> Response:
+    """A card with `Cache-Control`, a weak `ETag` (its content's hash) and, when known,
+    `Last-Modified`; 304 when the client's `If-None-Match` holds it already."""
     body = json.dumps(card, separators=(",", ":"), ensure_ascii=False).encode()
     etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"Cache-Control": cache_control, "ETag": etag, "Vary": "Authorization"}
+    headers = {"Cache-Control": cache_control, "ETag": etag, "Vary": "Authorization, A2A-Version"}
+    if modified is not None:
+        headers["Last-Modified"] = format_datetime(
+            datetime.fromisoformat(modified).astimezone(UTC), usegmt=True
+        )
     seen = request.headers.get("if-none-match", "")
     if etag in (tag.strip() for tag in seen.split(",")) or seen.strip() == "*":
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _is_json(content_type: str) -> bool:
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+class _MediaTypes:
+    """The binding's media types (A2A 1.0 section 11.1: `application/json` for requests
+    and responses). A JSON-RPC call whose `Content-Type` is not JSON gets
+    ContentTypeNotSupportedError (-32005) rather than a parse error; HTTP+JSON answers
+    are labelled `application/json` (the SDK labels them `application/a2a+json`, the
+    media type section 14 registers, which section 11.1 does not name)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = Headers(scope=scope).get("content-type")
+        path: str = scope["path"]
+        if (
+            scope["method"] == "POST"
+            and path.rstrip("/").endswith("/jsonrpc")
+            and content_type is not None
+            and not _is_json(content_type)
+        ):
+            error = ContentTypeNotSupportedError(
+                f"send JSON-RPC requests as Content-Type: application/json, not {content_type!r}"
+            )
+            await JSONResponse(build_error_response(None, error))(scope, receive, send)
+            return
+
+        async def relabelled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, b"application/json" if value == A2A_JSON else value)
+                    if name == b"content-type"
+                    else (name, value)
+                    for name, value in message["headers"]
+                ]
+            await send(message)
+
+        await self.app(scope, receive, relabelled)
 
 
 class _ContextBuilder(DefaultServerCallContextBuilder):
@@ -109,8 +189,9 @@ class _AgentCard:
         except BureauError as exc:
             response: Response = problem(status_of(exc), exc.code, exc.title, exc.detail)
         else:
-            card = agent_card_to_dict(agent_card(agent, _base_url(request)))
-            response = _cached(request, card, "private, max-age=60")
+            card = _card_dict(request, agent_card(agent, _base_url(request)))
+            published = [v["created_at"] for v in agent["versions"] if v["created_at"]]
+            response = _cached(request, card, "private, max-age=60", max(published, default=None))
         await response(scope, receive, send)
 
 
@@ -132,7 +213,7 @@ class _PlatformCard:
         except BureauError as exc:
             response: Response = problem(status_of(exc), exc.code, exc.title, exc.detail)
         else:
-            card = agent_card_to_dict(platform_card(agents, _base_url(request)))
+            card = _card_dict(request, platform_card(agents, _base_url(request)))
             cache = "private, max-age=60" if authorization else "public, max-age=300"
             response = _cached(request, card, cache)
         await response(scope, receive, send)

@@ -3,7 +3,7 @@
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import SLA, AgentDefinition, RetryPolicy, agent
 from bureau.sdk.mcp_tools import MCPServer, ToolError
-from bureau.sdk.signals import Decline, DelegationFailed, Fatal, Retry
+from bureau.sdk.signals import Decline, DelegationFailed, Fatal, Reply, Retry
 
 __all__ = [
     "SLA",
@@ -13,6 +13,7 @@ __all__ = [
     "DelegationFailed",
     "Fatal",
     "MCPServer",
+    "Reply",
     "Retry",
     "RetryPolicy",
     "ToolError",

@@ -19,7 +19,15 @@ from typing import Any, TypeVar
 
 from bureau.errors import UsageError
 from bureau.sdk.decorator import AgentDefinition
-from bureau.sdk.mcp_tools import MCPConnections, MCPHost, ToolError, tool_listing, tool_outcome
+from bureau.sdk.mcp_tools import (
+    MCPConnections,
+    MCPHost,
+    MCPServer,
+    ToolError,
+    content_of,
+    tool_listing,
+    tool_outcome,
+)
 from bureau.sdk.runtime import JournalEntry, Runtime
 from bureau.sdk.signals import DelegationFailed, Fatal, IndeterminateStep, NonDeterminism
 
@@ -244,13 +252,19 @@ class Context:
         self._tool_calls[key] = self._tool_calls.get(key, 0) + 1
         return f"{key}#{self._tool_calls[key]}"
 
-    async def mcp_tools(self, server: str) -> list[dict[str, Any]]:
-        """The tools of the declared MCP server `server`: `name`, `description` and
-        `input_schema` of each. A journaled step (`mcp:<server>/tools/list#n`).
+    async def mcp_tools(self, server: str | MCPServer) -> list[dict[str, Any]]:
+        """The tools of an MCP server: `name`, `description` and `input_schema` of each.
+        A journaled step (`mcp:<server>/tools/list#n`).
 
-        Raises `Fatal` for a missing secret or a refused URL, `Retry` when the server cannot
-        be reached."""
+        `server` is a declared server's name, or an `MCPServer(url=...)` given at run time
+        (say, from the task input): it has no command and no secret references, and its
+        journal name is `<host>~<digest of the URL>`, stable and distinct per URL.
+
+        Raises `UsageError` for a server it may not use, `Fatal` for a missing secret,
+        `RefusedServer` (a `Fatal`) for a URL the outbound rules refuse, `Retry` when the
+        server cannot be reached."""
         connections = self._connections()
+        name = connections.name_of(server)
 
         async def listing() -> list[dict[str, Any]]:
             async def fetch(client: Any) -> list[Any]:
@@ -263,34 +277,51 @@ class Context:
                     if not cursor:
                         return tools
 
-            return tool_listing(await connections.call(server, fetch, "to list its tools"))
+            return tool_listing(await connections.call(name, fetch, "to list its tools"))
 
-        listed: list[dict[str, Any]] = await self.step(
-            self._tool_step(server, "tools/list"), listing
-        )
+        listed: list[dict[str, Any]] = await self.step(self._tool_step(name, "tools/list"), listing)
         return listed
 
     async def call_tool(
-        self, server: str, tool: str, arguments: dict[str, Any] | None = None
+        self, server: str | MCPServer, tool: str, arguments: dict[str, Any] | None = None
     ) -> Any:
-        """Call `tool` of the declared MCP server `server`; returns its structured content,
-        else its text. A journaled step (`mcp:<server>/<tool>#n`): after a crash or a park
-        a completed call returns its recorded result and the server is not called again.
+        """Call `tool` of an MCP server (a declared name or an `MCPServer`, as for
+        `mcp_tools`); returns its structured content, else its text. A journaled step
+        (`mcp:<server>/<tool>#n`): after a crash or a park a completed call returns its
+        recorded result and the server is not called again.
 
-        Raises `ToolError` when the tool answers with an error (also journaled), `Fatal`
-        for a missing secret or a refused URL, `Retry` when the server cannot be reached."""
+        Raises `ToolError` when the tool answers with an error (also journaled), and what
+        `mcp_tools` raises."""
+        outcome = await self._call(server, tool, arguments)
+        return outcome["value"]
+
+    async def call_tool_content(
+        self, server: str | MCPServer, tool: str, arguments: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Like `call_tool`, one journaled step of the same name, but returns the result's
+        content parts: `{"type": "text", "text"}`, `{"type": "resource", "uri",
+        "mime_type", "text"}` (an embedded resource; `text` None for binary data),
+        `{"type": "resource_link", "uri", "name", "mime_type"}`, or `{"type": "image" |
+        "audio", "mime_type"}` (binary data is not journaled)."""
+        return content_of(await self._call(server, tool, arguments))
+
+    async def _call(
+        self, server: str | MCPServer, tool: str, arguments: dict[str, Any] | None
+    ) -> dict[str, Any]:
         connections = self._connections()
+        name = connections.name_of(server)
 
         async def calling() -> dict[str, Any]:
             async def send(client: Any) -> Any:
                 return await client.call_tool(tool, arguments or {})
 
-            return tool_outcome(await connections.call(server, send, f"calling {tool!r}"))
+            return tool_outcome(await connections.call(name, send, f"calling {tool!r}"))
 
-        outcome: dict[str, Any] = await self.step(self._tool_step(server, tool), calling)
+        outcome: dict[str, Any] = await self.step(self._tool_step(name, tool), calling)
         if outcome["error"]:
-            raise ToolError(server, tool, str(outcome["value"]) or "the tool reported an error")
-        return outcome["value"]
+            message = str(outcome["value"]) or "the tool reported an error"
+            raise ToolError(connections.display(name), tool, message)
+        return outcome
 
     async def close_tools(self) -> None:
         """Close the run's MCP connections (done for the agent when its run ends)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,9 @@ ReconcileHook = Callable[["Context", str], Awaitable[Any]]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+_MEDIA_TYPE = re.compile(
+    r"^(\*/\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126}))$"
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class AgentDefinition:
     visibility: str = "public"
     reconcile: ReconcileHook | None = None
     mcp_servers: Mapping[str, MCPServer] = field(default_factory=dict)
+    accepts_files: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -85,7 +89,7 @@ class AgentDefinition:
             "runtime": "python",
             "max_attempts": self.retry.max_attempts,
             "idle_timeout_seconds": self.idle_timeout_seconds,
-        }
+        } | ({"accepts_files": list(self.accepts_files)} if self.accepts_files else {})
 
 
 def _schema_of(input_schema: Any) -> tuple[dict[str, Any] | None, Any]:
@@ -117,11 +121,17 @@ def agent(
     visibility: str = "public",
     reconcile: ReconcileHook | None = None,
     mcp_servers: Mapping[str, MCPServer] | None = None,
+    accepts_files: Sequence[str] = (),
 ) -> Callable[[AgentFunction], AgentDefinition]:
     """Declare an agent. The decorated coroutine function receives a `Context`.
 
     `mcp_servers` names the MCP servers the agent uses (`ctx.mcp_tools(name)`,
     `ctx.call_tool(name, tool, arguments)`); their connections close when a run ends.
+
+    `accepts_files` lists the media types of files the agent takes besides its JSON input
+    (`["application/pdf", "image/*"]`, or `["*/*"]`): file parts of an A2A message come to
+    it in `ctx.input["files"]`, each `{"name", "media_type"}` with `"url"` or `"base64"`
+    (an `input_schema` must then allow `files`). Other files are refused.
 
     The result is an `AgentDefinition` (it stays callable through `.fn`). Raises
     `UsageError` at import time for a bad name, version, price or schema.
@@ -143,6 +153,12 @@ def agent(
         raise UsageError("visibility must be 'public' or 'private'")
     schema, model = _schema_of(input_schema)
     servers = check_servers(mcp_servers)
+    for media_type in accepts_files:
+        if not _MEDIA_TYPE.match(media_type):
+            raise UsageError(
+                f"accepts_files: {media_type!r} is not a media type like 'application/pdf', "
+                "'image/*' or '*/*'"
+            )
 
     def wrap(fn: AgentFunction) -> AgentDefinition:
         if not inspect.iscoroutinefunction(fn):
@@ -167,6 +183,7 @@ def agent(
             visibility=visibility,
             reconcile=reconcile,
             mcp_servers=servers,
+            accepts_files=tuple(accepts_files),
         )
 
     return wrap

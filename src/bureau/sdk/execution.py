@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentFunction
+from bureau.sdk.signals import Reply
 
 _SETTLE_ROUNDS = 5
 
@@ -38,6 +39,8 @@ class Outcome:
 
     completed: bool = False
     value: Any = None
+    reply: bool = False
+    """The agent returned `Reply(value)`."""
     error: BaseException | None = None
     parked: list[str] = field(default_factory=list)
 
@@ -90,4 +93,7 @@ def _finished(task: asyncio.Future[Any]) -> Outcome:
     error = task.exception()
     if error is not None:
         return Outcome(error=error)
-    return Outcome(completed=True, value=task.result())
+    value = task.result()
+    if isinstance(value, Reply):
+        return Outcome(completed=True, value=value.answer, reply=True)
+    return Outcome(completed=True, value=value)

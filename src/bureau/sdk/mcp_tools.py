@@ -6,15 +6,23 @@ refer to the publisher tenant's secrets as `${secret:NAME}`, resolved when the r
 uses the server (a missing secret fails the task, naming the secret). Connections open
 lazily, one per server per run, and close when the run ends or parks.
 
+An agent may also pass an `MCPServer` at run time (a URL its task input names). Such a
+server has a URL, never a command (no task input may make a worker run a program), and no
+secret references (a consumer must not aim the publisher's secrets at a server of its
+choice); it is known by `<host>~<digest of its URL>`, so its journal step names are stable
+and distinct per URL. Every request to a URL server passes the host's outbound rules.
+
 Each connection lives in a task of its own (the SDK's transports hold anyio cancel scopes
 that must be entered and left by one task), so the agent may call tools from any coroutine.
-`Context.mcp_tools` and `Context.call_tool` journal what these connections return.
+`Context.mcp_tools`, `Context.call_tool` and `Context.call_tool_content` journal what these
+connections return.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +94,32 @@ def check_servers(servers: Mapping[str, MCPServer] | None) -> dict[str, MCPServe
     return checked
 
 
+def given_name(url: str) -> str:
+    """The name an `MCPServer` given at run time is journaled and connected under:
+    `<host>~<12 hex digits of the URL's SHA-256>`. Stable and distinct per URL, it shows
+    no path, query or credentials, and cannot clash with a declared name (no `~` there)."""
+    host = urlsplit(url).hostname or "server"
+    return f"{host}~{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+
+
+def public_url(url: str) -> str:
+    """`url` without credentials, query or fragment: safe to show in messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RefusedServer(Fatal):
+    """The outbound rules refuse an MCP server's URL (an internal address, say); the run
+    made no request to it. A `Fatal`: the task fails unless the agent catches it."""
+
+
 class ToolError(Exception):
     """A tool answered with an error (`isError`); the agent may catch it. Its result is
     journaled like any other, so the call is not repeated after a crash."""
@@ -116,9 +150,11 @@ def _fill(text: str, secrets: Mapping[str, str]) -> str:
 class _Connection:
     """One open MCP session, held by a task of its own until `close`."""
 
-    def __init__(self, name: str, server: MCPServer) -> None:
+    def __init__(self, name: str, server: MCPServer, host: MCPHost | None) -> None:
         self.name = name
         self.server = server
+        self.host = host
+        self.refusals: list[RefusedServer] = []  # what the screening transport refused
         self._ready: asyncio.Future[Client] = asyncio.get_running_loop().create_future()
         self._closing = asyncio.Event()
         self._holder: asyncio.Task[None] | None = None
@@ -143,6 +179,11 @@ class _Connection:
                             headers={k: _fill(v, secrets) for k, v in server.headers.items()},
                             timeout=httpx2.Timeout(30.0, read=server.timeout_seconds),
                             follow_redirects=False,
+                            transport=(
+                                _screened(self.host, self.refusals)
+                                if self.host is not None
+                                else None
+                            ),
                         )
                     )
                     target = streamable_http_client(server.url, http_client=http)
@@ -172,22 +213,90 @@ class _Connection:
                 await asyncio.wait_for(self._holder, timeout=10.0)
 
 
+def _screened(host: MCPHost, refusals: list[RefusedServer]) -> Any:
+    """An httpx2 transport that puts every request's URL to the host's outbound rules (not
+    only the first: a name may resolve elsewhere later). A refused request raises
+    `RefusedServer`, also kept in `refusals` (the MCP client reports it as a closed
+    connection)."""
+    import httpx2
+
+    class Screened(httpx2.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            url = str(request.url)
+            refused = await host.mcp_refusal(url)
+            if refused is not None:
+                refusal = RefusedServer(
+                    f"MCP server {public_url(url)!r}: its URL is refused: {refused}"
+                )
+                refusals.append(refusal)
+                raise refusal
+            return await super().handle_async_request(request)
+
+    return Screened()
+
+
 class MCPConnections:
     """The MCP connections of one run, opened on first use, closed by `close`."""
 
     def __init__(self, servers: Mapping[str, MCPServer], host: MCPHost | None) -> None:
         self._servers = servers
+        self._given: dict[str, MCPServer] = {}
         self._host = host
         self._open: dict[str, _Connection] = {}
         self._opening: dict[str, asyncio.Lock] = {}
 
+    def name_of(self, server: str | MCPServer) -> str:
+        """The name calls to `server` are journaled and connected under: a declared name as
+        is; a declared `MCPServer` by its name; another `MCPServer` (given at run time) by
+        `given_name` of its URL. Raises `UsageError` for an undeclared name, a command
+        server that was not declared, secret references in a server given at run time, or
+        two different servers with one URL in a run."""
+        if isinstance(server, str):
+            if server not in self._servers:
+                raise self._undeclared(server)
+            return server
+        if not isinstance(server, MCPServer):
+            raise UsageError("name a declared MCP server, or pass an MCPServer(url=...)")
+        for name, declared_server in self._servers.items():
+            if declared_server == server:
+                return name
+        if server.url is None:
+            raise UsageError(
+                "an MCPServer given at run time must have a url: a stdio command runs only "
+                "when declared in @agent(mcp_servers=...), so no task input can make a "
+                "worker run a program"
+            )
+        if server.secret_names():
+            raise UsageError(
+                "an MCPServer given at run time may not refer to secrets: declare it in "
+                "@agent(mcp_servers=...) to use the publisher's secrets"
+            )
+        name = given_name(server.url)
+        if self._given.setdefault(name, server) != server:
+            raise UsageError(
+                f"MCP server {public_url(server.url)!r} is given twice in one run with "
+                "different settings; use one MCPServer per URL"
+            )
+        return name
+
+    def _undeclared(self, name: str) -> UsageError:
+        declared = ", ".join(sorted(self._servers)) or "none"
+        return UsageError(f"no MCP server {name!r} is declared (declared: {declared})")
+
+    def display(self, name: str) -> str:
+        """How messages show server `name`: a declared name, or a given server's URL
+        without credentials, query or fragment."""
+        given = self._given.get(name)
+        return public_url(given.url) if given is not None and given.url else name
+
     async def client(self, name: str) -> Client:
-        """The open session to server `name`. Raises `UsageError` (undeclared), `Fatal`
-        (a missing secret, a refused URL), `Retry` (it could not connect)."""
-        server = self._servers.get(name)
+        """The open session to server `name` (see `name_of`). Raises `UsageError`
+        (unknown), `Fatal` (a missing secret), `RefusedServer` (a refused URL), `Retry`
+        (it could not connect)."""
+        server = self._servers.get(name) or self._given.get(name)
         if server is None:
-            declared = ", ".join(sorted(self._servers)) or "none"
-            raise UsageError(f"no MCP server {name!r} is declared (declared: {declared})")
+            raise self._undeclared(name)
+        shown = self.display(name)
         lock = self._opening.setdefault(name, asyncio.Lock())
         async with lock:
             if name in self._open:
@@ -196,16 +305,22 @@ class MCPConnections:
             if server.url is not None and self._host is not None:
                 refused = await self._host.mcp_refusal(server.url)
                 if refused is not None:
-                    raise Fatal(f"MCP server {name!r}: its URL is refused: {refused}")
-            connection = _Connection(name, server)
+                    # the rules are the webhooks'; their wording is too
+                    refused = refused.replace("the webhook URL", "the URL").replace(
+                        " (deliveries are signed instead)", ""
+                    )
+                    raise RefusedServer(f"MCP server {shown!r}: its URL is refused: {refused}")
+            connection = _Connection(name, server, self._host)
             self._open[name] = connection
             try:
                 return await connection.open(secrets)
             except Exception as exc:
                 del self._open[name]
                 await connection.close()
+                if connection.refusals:
+                    raise connection.refusals[0] from None
                 raise Retry(
-                    f"cannot connect to MCP server {name!r}: {_describe(exc)}",
+                    f"cannot connect to MCP server {shown!r}: {_describe(exc)}",
                     after=RETRY_AFTER_SECONDS,
                 ) from None
 
@@ -235,8 +350,11 @@ class MCPConnections:
             connection = self._open.pop(name, None)
             if connection is not None:
                 await connection.close()
+                if connection.refusals:
+                    raise connection.refusals[0] from None
             raise Retry(
-                f"MCP server {name!r} failed {what}: {_describe(exc)}", after=RETRY_AFTER_SECONDS
+                f"MCP server {self.display(name)!r} failed {what}: {_describe(exc)}",
+                after=RETRY_AFTER_SECONDS,
             ) from None
 
     async def close(self) -> None:
@@ -267,12 +385,53 @@ def tool_listing(tools: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def tool_outcome(result: Any) -> dict[str, Any]:
-    """The journaled form of a `tools/call` result: `{"error": bool, "value": ...}` where
-    the value is the structured content, else the text (one string, or joined lines)."""
+    """The journaled form of a `tools/call` result: `{"error": bool, "value": ...,
+    "content": [...]}` where the value is the structured content, else the text (one
+    string, or joined lines), and the content its parts (see `content_part`)."""
     texts = [item.text for item in result.content if getattr(item, "type", None) == "text"]
     value: Any
     if result.structured_content is not None and not result.is_error:
         value = result.structured_content
     else:
         value = "\n".join(texts)
-    return {"error": bool(result.is_error), "value": value}
+    content = [content_part(item) for item in result.content]
+    return {"error": bool(result.is_error), "value": value, "content": content}
+
+
+def content_part(item: Any) -> dict[str, Any]:
+    """One content part of a tool result, as journaled: text kept; binary data (images,
+    audio, blob resources) left out, its type and media type kept.
+
+    `{"type": "text", "text"}`, `{"type": "resource", "uri", "mime_type", "text"}` (an
+    embedded resource; `text` is None for a blob), `{"type": "resource_link", "uri",
+    "name", "mime_type"}`, or `{"type": "image" | "audio" | ..., "mime_type"}`.
+    """
+    kind = str(getattr(item, "type", "unknown"))
+    if kind == "text":
+        return {"type": "text", "text": item.text}
+    if kind == "resource":
+        resource = item.resource
+        return {
+            "type": "resource",
+            "uri": str(resource.uri),
+            "mime_type": resource.mime_type,
+            "text": getattr(resource, "text", None),
+        }
+    if kind == "resource_link":
+        return {
+            "type": "resource_link",
+            "uri": str(item.uri),
+            "name": item.name,
+            "mime_type": item.mime_type,
+        }
+    return {"type": kind, "mime_type": getattr(item, "mime_type", None)}
+
+
+def content_of(outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The content parts of a journaled outcome (one journaled before parts were kept
+    yields its text as one part)."""
+    if "content" in outcome:
+        parts: list[dict[str, Any]] = outcome["content"]
+        return parts
+    value = outcome.get("value")
+    return [{"type": "text", "text": value}] if isinstance(value, str) and value else []

@@ -32,6 +32,17 @@ class Decline(Exception):
     prefer `ctx.ask` when one answer from the consumer would make the goal clear."""
 
 
+class Reply:
+    """Return `Reply(answer)` instead of `answer` when the deliverable is a direct answer,
+    the kind a chat turn gives. It is the task's deliverable as usual (reviewed, billed);
+    the A2A door answers a blocking `SendMessage` for it with an agent `Message` holding
+    the answer (and the task's id) instead of the task, as A2A agents that reply without
+    a task do. Its deliverable event says `"reply": true`."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+
 class DelegationFailed(Exception):
     """A child task started with `ctx.delegate` did not complete."""
 

@@ -55,8 +55,44 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection"}
+    | {"webhook-id", "webhook-timestamp", "webhook-signature"}
+)
+
+
+def _sendable(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set by Bureau; leave it out")
+        if not value.isascii() or not value.isprintable():
+            raise ValueError(f"header {name!r}: printable ASCII only (no line breaks)")
+    return headers
+
+
 class WebhookSpec(_Body):
     url: AnyHttpUrl
+    headers: (
+        Annotated[
+            dict[
+                Annotated[str, Field(pattern=HEADER_NAME)],
+                Annotated[str, Field(max_length=4_000)],
+            ],
+            Field(max_length=8),
+            AfterValidator(_sendable),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Sent with every delivery (e.g. the receiver's Authorization), beside "
+        "Bureau's signature; stored sealed and never shown again",
+    )
+    format: Literal["bureau", "a2a"] = Field(
+        default="bureau",
+        description="`bureau`: Bureau's event payload; `a2a`: an A2A push notification "
+        "(a StreamResponse holding the task)",
+    )
 
 
 class TaskCreate(_Body):

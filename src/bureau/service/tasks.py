@@ -14,9 +14,15 @@ from bureau.auth.caller import Caller
 from bureau.engine.admission import new_task
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.validation import check
-from bureau.errors import InvalidRequest, PayloadTooLarge
+from bureau.errors import InvalidRequest, PayloadTooLarge, UsageError
 from bureau.service.audit import Auditor
-from bureau.service.requests import AcceptBody, MessageCreate, RejectBody, TaskCreate
+from bureau.service.requests import (
+    AcceptBody,
+    MessageCreate,
+    RejectBody,
+    TaskCreate,
+    WebhookSpec,
+)
 from bureau.states import TaskStatus
 from bureau.store.codec import iso, now
 from bureau.store.limits import LimitBook
@@ -51,6 +57,7 @@ class TaskService:
         webhook_allowed_networks: Sequence[Network] = (),
     ) -> None:
         self._limits = limits
+        self._sealer = store.sealer
         self._tasks = store.tasks
         self._catalog = store.catalog
         self._outbox = store.outbox
@@ -86,8 +93,6 @@ class TaskService:
                 "Idempotency-Key is empty: send a unique key per request, or no header",
                 field="Idempotency-Key",
             )
-        if request.webhook is not None:
-            self._check_webhook(str(request.webhook.url))
         if request.deadline_seconds and request.deadline_seconds > self.max_deadline_seconds:
             raise InvalidRequest(
                 f"deadline_seconds {request.deadline_seconds:g} exceeds the maximum of "
@@ -114,18 +119,24 @@ class TaskService:
             deadline_seconds=request.deadline_seconds,
             session_id=request.session_id,
             on_busy=request.on_busy,
-            webhook_url=str(request.webhook.url) if request.webhook else None,
             metadata=request.metadata,
         )
+        url, options = self._webhook(request.webhook)
         return replace(
             new,
+            webhook_url=url,
+            webhook_options=options,
             weight=limits.weight,
             max_queued=limits.queued_tasks,
             max_parked=limits.parked_tasks,
         )
 
-    def _check_webhook(self, url: str) -> None:
-        """Raise `InvalidRequest` unless `url` is a destination webhooks may go to."""
+    def _webhook(self, spec: WebhookSpec | None) -> tuple[str | None, str | None]:
+        """The webhook's URL, checked (`InvalidRequest` unless webhooks may go there), and
+        its options sealed (None when it has only a URL)."""
+        if spec is None:
+            return None, None
+        url = str(spec.url)
         refused = refusal_of_url(url, self.webhook_allowed_networks)
         if refused is not None:
             raise InvalidRequest(
@@ -133,6 +144,12 @@ class TaskService:
                 "(an operator may allow a network: BUREAU_WEBHOOK_ALLOWED_NETWORKS)",
                 field="webhook.url",
             )
+        if not spec.headers and spec.format == "bureau":
+            return url, None
+        if self._sealer is None:
+            raise UsageError("this service was started without secret keys")
+        options = {"format": spec.format, "headers": spec.headers or {}}
+        return url, self._sealer.seal(orjson.dumps(options).decode())
 
     async def get(self, caller: Caller, task_id: str) -> TaskDetail:
         """The task and its artifacts; raises `NotFound` (also for another tenant's task)."""
@@ -199,14 +216,15 @@ class TaskService:
             await self._tasks.cancel(caller.tenant_id, task_id, reason)
         return await self._detail(caller, task_id)
 
-    async def set_webhook(self, caller: Caller, task_id: str, url: str | None) -> TaskDetail:
-        """Send the task's later events to `url` (checked like a dispatch's), or to no
+    async def set_webhook(
+        self, caller: Caller, task_id: str, webhook: WebhookSpec | None
+    ) -> TaskDetail:
+        """Send the task's later events to `webhook` (checked like a dispatch's), or to no
         webhook (None): what A2A's push-notification configs map onto after dispatch.
         Raises `NotFound`, `InvalidRequest` (a refused URL), `Forbidden`."""
         async with self._audit.record(caller, "tasks.webhook", task_id):
-            if url is not None:
-                self._check_webhook(url)
-            await self._tasks.set_webhook(caller.tenant_id, task_id, url)
+            url, options = self._webhook(webhook)
+            await self._tasks.set_webhook(caller.tenant_id, task_id, url, options)
         return await self._detail(caller, task_id)
 
     async def accept(self, caller: Caller, task_id: str, body: AcceptBody) -> TaskDetail:

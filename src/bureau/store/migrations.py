@@ -74,12 +74,19 @@ def _tenant_secrets(conn: Connection) -> None:
     tenant_secrets.create(conn)
 
 
+def _webhook_options(conn: Connection) -> None:
+    """Version 6: a task's webhook may carry headers to send (sealed) and a payload format
+    (A2A push notifications)."""
+    conn.execute(text("ALTER TABLE tasks ADD COLUMN webhook_options TEXT"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _initial,
     _traces_and_delivery_references,
     _tenancy,
     _fair_queue,
     _tenant_secrets,
+    _webhook_options,
 ]
 LATEST = len(MIGRATIONS)
 

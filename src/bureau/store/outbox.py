@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import orjson
+
 from bureau.errors import UsageError
 from bureau.store._transactions import Transactions
-from bureau.store.records import WebhookDelivery
+from bureau.store.codec import iso
+from bureau.store.records import DeliveryContent, WebhookDelivery
 from bureau.store.sealing import Sealer
 from bureau.store.sql import outbox as sql
+from bureau.store.views import task_view
 
 
 class WebhookOutbox:
@@ -46,9 +50,17 @@ class WebhookOutbox:
             )
         )
 
-    async def body(self, delivery: WebhookDelivery) -> bytes:
-        """What `delivery` posts now (see `sql.outbox.delivery_body`)."""
-        return await self._tx.read(lambda conn: sql.delivery_body(conn, delivery))
+    async def content(self, delivery: WebhookDelivery) -> DeliveryContent:
+        """What `delivery` reports now, its webhook's options opened."""
+        task, artifacts, at, sealed = await self._tx.read(
+            lambda conn: sql.delivery_content(conn, delivery)
+        )
+        options = {}
+        if sealed is not None:
+            if self._sealer is None:
+                raise UsageError("this store was opened without secret keys")
+            options = orjson.loads(self._sealer.open(sealed))
+        return DeliveryContent(task, artifacts, at, options)
 
     async def deliveries(self, tenant_id: str, task_id: str) -> list[WebhookDelivery]:
         """Every delivery for the task with its attempts, oldest first; raises `NotFound`."""
@@ -62,3 +74,13 @@ class WebhookOutbox:
                 raise UsageError("this store was opened without secret keys")
             self._secrets[tenant_id] = self._sealer.open(stored)
         return self._secrets[tenant_id]
+
+
+def delivery_body(delivery: WebhookDelivery, content: DeliveryContent) -> bytes:
+    """Bureau's payload: the event's type, time and `seq`, and the task as it is now."""
+    payload = {
+        "type": delivery.event_type,
+        "timestamp": iso(content.at),
+        "data": {"seq": delivery.seq, "task": task_view(content.task, content.artifacts)},
+    }
+    return orjson.dumps(payload)

@@ -244,6 +244,7 @@ class QueueStore:
         session_state: dict[str, Any] | None,
         session_ttl: float,
         delegated: bool,
+        reply: bool = False,
     ) -> None:
         """Settle the run as `completed` with its deliverable (review `pending`); the cost is
         the price plus the costs of completed children. Saves the session state (with its
@@ -262,6 +263,7 @@ class QueueStore:
                 session_state=session_state,
                 session_ttl=session_ttl,
                 delegated=delegated,
+                reply=reply,
             )
         )
 

@@ -156,6 +156,8 @@ class NewTask:
     session_id: str | None = None
     on_busy: str = "queue"
     webhook_url: str | None = None
+    webhook_options: str | None = None
+    """Sealed JSON (`bureau.store.sealing`): the webhook's headers and payload format."""
     metadata: Mapping[str, Any] | None = None
     parent_id: str | None = None
     parent_position: int | None = None
@@ -394,3 +396,16 @@ class Gauges:
     queue_depth: int
     leased: int
     webhooks_pending: int
+
+
+@dataclass(frozen=True)
+class DeliveryContent:
+    """What a webhook delivery reports, read when it is sent: the task as it is now, its
+    artifacts, when the announced event happened, and the webhook's options (headers to
+    send, payload format) when the delivery goes to the task's current webhook URL (a
+    delivery queued for an earlier URL never gets a later URL's headers)."""
+
+    task: TaskRecord
+    artifacts: list[ArtifactRecord]
+    at: float | None
+    options: dict[str, Any]

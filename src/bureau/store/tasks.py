@@ -152,11 +152,15 @@ class TaskStore:
         )
         return TaskRecord.from_row(row._mapping)
 
-    async def set_webhook(self, tenant_id: str, task_id: str, url: str | None) -> None:
-        """Deliver the task's events from now on to `url` (None: to no webhook); events
-        already in the outbox keep their destination. Raises `NotFound`."""
+    async def set_webhook(
+        self, tenant_id: str, task_id: str, url: str | None, options: str | None = None
+    ) -> None:
+        """Deliver the task's events from now on to `url` (None: to no webhook) with
+        `options` (sealed JSON: headers, format); events already in the outbox keep their
+        destination. Raises `NotFound`."""
         await self._tx.write(
-            lambda conn, _: sql.set_webhook(conn, tenant_id, task_id, url), interactive=True
+            lambda conn, _: sql.set_webhook(conn, tenant_id, task_id, url, options),
+            interactive=True,
         )
 
     async def artifact(self, tenant_id: str, task_id: str, name: str) -> ArtifactRecord:

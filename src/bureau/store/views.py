@@ -142,6 +142,8 @@ class AgentVersion(TypedDict):
     sla: Sla
     profiles: list[str]
     runtime: str
+    accepts_files: list[str]
+    """Media types of files the agent takes (A2A file parts), besides JSON input."""
     visibility: str
     status: str
     created_at: str | None
@@ -309,6 +311,7 @@ def version_view(record: AgentVersionRecord) -> AgentVersion:
         "sla": spec["sla"],
         "profiles": spec["profiles"],
         "runtime": spec.get("runtime", "python"),
+        "accepts_files": spec.get("accepts_files", []),
         "visibility": record.visibility,
         "status": record.status,
         "created_at": iso(record.created_at),

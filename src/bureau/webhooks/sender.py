@@ -5,7 +5,9 @@ lost. The sender claims a due delivery by pushing its `next_attempt_at` past the
 timeout (so two senders never post the same attempt), posts it, and records the attempt.
 Deliveries of one task go out in order: a task's later delivery waits for its earlier one.
 Each delivery runs on its own, paced per receiver and per tenant with a circuit breaker per
-receiver (`pacing.py`), so a dead or slow receiver never holds up anyone else's.
+receiver (`pacing.py`), so a dead or slow receiver never holds up anyone else's. A task's
+webhook may carry headers (sent with every delivery, beside the signature) and another
+payload format (A2A push notifications).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import httpx
 
-from bureau.store.records import WebhookDelivery
+from bureau.store.outbox import delivery_body
+from bureau.store.records import DeliveryContent, WebhookDelivery
 from bureau.store.store import Store
 from bureau.webhooks.destinations import Network, RefusedDestination, resolve_public
 from bureau.webhooks.pacing import Pacing, receiver_of
@@ -27,6 +31,8 @@ from bureau.webhooks.signing import headers
 
 log = logging.getLogger("bureau.webhooks")
 _PORTS = {"http": 80, "https": 443}
+Render = Callable[[WebhookDelivery, DeliveryContent], bytes]
+"""A webhook payload format: the body a delivery posts."""
 
 
 class WebhookSender:
@@ -39,7 +45,10 @@ class WebhookSender:
         poll_interval: float = 1.0,
         concurrency: int = 16,
         allowed_networks: Sequence[Network] = (),
+        formats: Mapping[str, Render] = MappingProxyType({}),
     ) -> None:
+        """`formats` renders payloads other than Bureau's, by the name a task's webhook
+        options give (`"a2a"`: A2A push notifications, from the A2A door)."""
         self.outbox = store.outbox
         self.notifier = store.notifier
         self.timeout = timeout
@@ -47,6 +56,7 @@ class WebhookSender:
         self.poll_interval = poll_interval
         self.concurrency = concurrency
         self.allowed_networks = list(allowed_networks)
+        self.formats = dict(formats)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -104,7 +114,9 @@ class WebhookSender:
     async def _deliver(self, delivery: WebhookDelivery) -> bool:
         """Post one attempt and record it; False when the receiver failed it."""
         assert self._client is not None
-        body = await self.outbox.body(delivery)
+        content = await self.outbox.content(delivery)
+        render = self.formats.get(content.options.get("format", ""), delivery_body)
+        body = render(delivery, content)
         secret = await self.outbox.signing_secret(delivery.tenant_id)
         started = time.perf_counter()
         status_code: int | None = None
@@ -127,11 +139,12 @@ class WebhookSender:
             log.warning("webhook %s refused: %s", delivery.id, refused)
             return True  # not the receiver's failure: nothing was sent
         signed = headers(secret, delivery.id, int(time.time()), body)
+        sent = {**content.options.get("headers", {}), **signed}
         try:
             response = await self._client.post(
                 url.copy_with(host=str(address)),
                 content=body,
-                headers={**signed, "host": url.netloc.decode("ascii")},
+                headers={**sent, "host": url.netloc.decode("ascii")},
                 extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
             )
             status_code = response.status_code

@@ -154,7 +154,8 @@ def create_tenant(conn: Connection, tenant_id: str, name: str, webhook_secret: s
 
 def reseal_secrets(conn: Connection, reseal: Callable[[str], str | None]) -> int:
     """Store `reseal(secret)` for every secret of every tenant (its webhook signing secret
-    and its named secrets) where it is not None; how many."""
+    and its named secrets) and every task's webhook options where it is not None; how
+    many."""
     changed = 0
     rows = conn.execute(select(tenants.c.id, tenants.c.webhook_secret)).all()
     for tenant_id, stored in rows:
@@ -170,6 +171,13 @@ def reseal_secrets(conn: Connection, reseal: Callable[[str], str | None]) -> int
                 update(tenant_secrets)
                 .where(named.tenant_id == tenant_id, named.name == name)
                 .values(value=resealed)
+            )
+            changed += 1
+    hooked = select(tasks.c.id, tasks.c.webhook_options).where(tasks.c.webhook_options.is_not(None))
+    for task_id, stored in conn.execute(hooked).all():
+        if (resealed := reseal(stored)) is not None:
+            conn.execute(
+                update(tasks).where(tasks.c.id == task_id).values(webhook_options=resealed)
             )
             changed += 1
     return changed

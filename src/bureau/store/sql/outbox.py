@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from bureau.store.codec import iso, now
-from bureau.store.records import DeliveryAttempt, TaskRecord, WebhookDelivery
+from bureau.store.codec import now
+from bureau.store.records import (
+    ArtifactRecord,
+    DeliveryAttempt,
+    TaskRecord,
+    WebhookDelivery,
+)
 from bureau.store.sql.common import artifacts_of
 from bureau.store.sql.schema import events, tenants, webhook_attempts, webhook_deliveries
 from bureau.store.sql.tasks import get_task
-from bureau.store.views import task_view
 
 BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 """Seconds before the next attempt, by attempts made so far (the last repeats)."""
@@ -137,20 +140,20 @@ def deliveries_of(conn: Connection, tenant_id: str, task_id: str) -> list[Webhoo
     return [WebhookDelivery.from_row(d._mapping, history.get(d.id, [])) for d in deliveries]
 
 
-def delivery_body(conn: Connection, delivery: WebhookDelivery) -> bytes:
-    """What a delivery posts: its event's type, time and `seq`, and the task as it is now."""
-    record = TaskRecord.from_row(get_task(conn, delivery.tenant_id, delivery.task_id)._mapping)
+def delivery_content(
+    conn: Connection, delivery: WebhookDelivery
+) -> tuple[TaskRecord, list[ArtifactRecord], float | None, str | None]:
+    """The task now, its artifacts, when the announced event happened, and the webhook's
+    sealed options when `delivery` goes to the task's current webhook URL."""
+    row = get_task(conn, delivery.tenant_id, delivery.task_id)
+    record = TaskRecord.from_row(row._mapping)
     at = conn.execute(
         select(events.c.at).where(
             events.c.task_id == delivery.task_id, events.c.seq == delivery.seq
         )
     ).scalar_one()
-    payload = {
-        "type": delivery.event_type,
-        "timestamp": iso(at),
-        "data": {"seq": delivery.seq, "task": task_view(record, artifacts_of(conn, record.id))},
-    }
-    return orjson.dumps(payload)
+    options = row.webhook_options if row.webhook_url == delivery.url else None
+    return record, artifacts_of(conn, record.id), at, options
 
 
 def webhook_secret(conn: Connection, tenant_id: str) -> str:

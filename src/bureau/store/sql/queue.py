@@ -370,8 +370,10 @@ def complete(
     session_state: dict[str, Any] | None,
     session_ttl: float,
     delegated: bool = False,
+    reply: bool = False,
 ) -> None:
-    """Record the deliverable; the cost is the price plus completed children's costs."""
+    """Record the deliverable; the cost is the price plus completed children's costs.
+    A `reply` (the agent returned `Reply`) says so in its deliverable event."""
     cost = money(row.price)
     if delegated:
         cost += sum(
@@ -391,7 +393,9 @@ def complete(
         row,
         "completed",
         fence=token,
-        extra_events=[("deliverable", {"deliverable": deliverable})],
+        extra_events=[
+            ("deliverable", {"deliverable": deliverable} | ({"reply": True} if reply else {}))
+        ],
         deliverable=dumps(deliverable),
         usage=dumps(usage),
         cost=money_text(cost),

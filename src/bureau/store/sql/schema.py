@@ -94,6 +94,7 @@ tasks = Table(
     Column("profile", String(16), nullable=False),
     Column("session_id", String(200)),
     Column("webhook_url", Text),
+    Column("webhook_options", Text),  # sealed JSON: headers to send, payload format
     Column("metadata", Text, nullable=False),
     Column("plan", Text),
     Column("progress", Text),

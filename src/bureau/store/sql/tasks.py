@@ -73,13 +73,16 @@ def get_task(conn: Connection, tenant_id: str, task_id: str) -> Row[Any]:
     return row
 
 
-def set_webhook(conn: Connection, tenant_id: str, task_id: str, url: str | None) -> None:
-    """Point the task's later events at `url` (None: no webhook); raises `NotFound`."""
+def set_webhook(
+    conn: Connection, tenant_id: str, task_id: str, url: str | None, options: str | None
+) -> None:
+    """Point the task's later events at `url` (None: no webhook) with `options` (sealed);
+    raises `NotFound`."""
     get_task(conn, tenant_id, task_id)
     conn.execute(
         update(tasks)
         .where(tasks.c.id == task_id, tasks.c.tenant_id == tenant_id)
-        .values(webhook_url=url)
+        .values(webhook_url=url, webhook_options=options)
     )
 
 
@@ -129,6 +132,7 @@ def create_task(
         profile=new.profile,
         session_id=new.session_id,
         webhook_url=new.webhook_url,
+        webhook_options=new.webhook_options,
         metadata=dumps(dict(new.metadata or {})),
         usage=dumps({"steps": 0, "compute_seconds": 0.0}),
         cost="0",
