@@ -7,7 +7,8 @@ agent plays every scenario:
 
     tck-complete-task (and any other id)  complete: "Hello from TCK"
     tck-input-required                    ask a question (input-required); complete
-                                          with the answer once it comes
+                                          with the answer once it comes (ask again
+                                          while it is "TCK history message ...")
     tck-reject-task                       reject: "rejected"
     tck-fail-task                         fail (not in the kit; for Bureau's own test)
     tck-artifact-text                     complete, deliverable "Generated text content"
@@ -70,6 +71,8 @@ async def a2a_conformance(ctx: Context) -> Any:
     mid = message_id(ctx)
     if mid.startswith("tck-input-required"):
         answer = await ctx.ask("TCK: input required; send a reply on this task")
+        while str(answer).startswith("TCK history message"):  # CORE-HIST-005/006
+            answer = await ctx.ask("TCK: input still required")
         return f"Hello from TCK: {answer}"
     if mid.startswith("tck-reject-task"):
         raise Decline("rejected")

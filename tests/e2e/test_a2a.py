@@ -192,6 +192,12 @@ async def test_input_required_continues_with_a_message_on_the_task(
     assert done.status.state == COMPLETED
     [deliverable] = [a for a in done.artifacts if a.name == "deliverable"]
     assert _data_of(deliverable) == {"color": "red"}
+    history = [(m.role, m.parts[0].text) for m in done.history]  # in order, both sides
+    assert history == [
+        (Role.ROLE_USER, "pick"),
+        (Role.ROLE_AGENT, "Which color?"),
+        (Role.ROLE_USER, "red"),
+    ]
 
 
 async def test_blocking_and_immediate_sends_and_cancel(server: ServerProcess) -> None:

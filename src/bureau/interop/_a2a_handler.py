@@ -134,12 +134,22 @@ class BureauRequestHandler(RequestHandler):
         part.filename, part.media_type = name, media_type
         return Artifact(artifact_id=name, name=name, parts=[part])
 
-    async def _task(self, context: ServerCallContext, detail: TaskDetail) -> Task:
+    async def _task(
+        self, context: ServerCallContext, detail: TaskDetail, *, history: bool = False
+    ) -> Task:
+        """The A2A task; its history holds the goal, and with `history` also its questions
+        and the messages sent to it."""
         files = [
             await self._file(context, a.task_id, a.name, a.media_type, a.size)
             for a in detail.artifacts
         ]
-        return parts.task_of(detail.task, files)
+        conversation = []
+        if history:
+            with bureau_errors():
+                conversation = await self._service.events.conversation(
+                    _caller(context), detail.task.id
+                )
+        return parts.task_of(detail.task, files, conversation)
 
     async def _events(
         self, context: ServerCallContext, task: TaskRecord, after: int
@@ -265,7 +275,8 @@ class BureauRequestHandler(RequestHandler):
         detail = await self._owned(context, detail.task.id)
         if reply is not None and detail.task.status == Status.COMPLETED:
             return parts.agent_message(detail.task, f"{detail.task.id}-reply", list(reply.parts))
-        return apply_history_length(await self._task(context, detail), params.configuration)
+        task = await self._task(context, detail, history=True)
+        return apply_history_length(task, params.configuration)
 
     @validate_request_params
     async def on_message_send_stream(
@@ -301,7 +312,7 @@ class BureauRequestHandler(RequestHandler):
     @validate_request_params
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task:
         detail = await self._owned(context, params.id)
-        return apply_history_length(await self._task(context, detail), params)
+        return apply_history_length(await self._task(context, detail, history=True), params)
 
     @validate_request_params
     async def on_list_tasks(

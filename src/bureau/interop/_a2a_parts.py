@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from a2a.types import (
@@ -29,6 +30,7 @@ from a2a.types import (
 from a2a.utils.errors import ContentTypeNotSupportedError
 from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
 
+from bureau.states import EventType
 from bureau.states import TaskStatus as Status
 from bureau.store.records import DeliveryContent, Event, TaskRecord, WebhookDelivery
 
@@ -181,8 +183,27 @@ def goal_message(task: TaskRecord) -> Message:
     )
 
 
-def task_of(task: TaskRecord, files: list[Artifact]) -> Task:
-    """The A2A task for a Bureau task; `files` are its artifacts as A2A artifacts. Its
+def history_of(task: TaskRecord, conversation: Sequence[Event]) -> list[Message]:
+    """The task's messages in order: the goal, then each question (the agent's) and each
+    message sent to the task (the user's), from its `question` and `message` events."""
+    history = [goal_message(task)]
+    for event in conversation:
+        data = event["data"]
+        if event["type"] == EventType.QUESTION:
+            history.append(question_message(task, data))
+            continue
+        said = [Part(text=data["text"])] if data.get("text") is not None else []
+        if data.get("data") is not None:
+            said.append(data_part(data["data"]))
+        message = agent_message(task, f"{task.id}-{event['seq']}", said)
+        message.role = Role.ROLE_USER
+        history.append(message)
+    return history
+
+
+def task_of(task: TaskRecord, files: list[Artifact], conversation: Sequence[Event] = ()) -> Task:
+    """The A2A task for a Bureau task; `files` are its artifacts as A2A artifacts, its
+    history the goal and `conversation` (its `question` and `message` events). Its
     `metadata.bureauSeq` is the last event it reflects."""
     status = status_of(task, task.status)
     timestamp(status, task.updated_at)
@@ -190,7 +211,7 @@ def task_of(task: TaskRecord, files: list[Artifact]) -> Task:
         id=task.id,
         context_id=context_id_of(task),
         status=status,
-        history=[goal_message(task)],
+        history=history_of(task, conversation),
         artifacts=files,
         metadata={"bureauSeq": task.last_seq, "agentVersion": task.agent_version},
     )

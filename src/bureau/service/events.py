@@ -106,6 +106,13 @@ class EventService:
         task = await self._tasks.get(caller.tenant_id, task_id)
         return EventPage(found, task.status)
 
+    async def conversation(self, caller: Caller, task_id: str, limit: int = 1000) -> list[Event]:
+        """The task's questions and the messages sent to it, in order (the first `limit`).
+        Raises `NotFound`."""
+        caller.require("tasks.events")
+        await self._tasks.get(caller.tenant_id, task_id)
+        return await self._tasks.conversation(caller.tenant_id, task_id, limit)
+
     async def _long_poll(
         self, tenant_id: str, task_id: str, after: int, wait: float
     ) -> list[Event]:

@@ -93,6 +93,10 @@ class TaskStore:
             lambda conn: sql.events_after(conn, tenant_id, task_id, after, limit)
         )
 
+    async def conversation(self, tenant_id: str, task_id: str, limit: int) -> list[Event]:
+        """The task's `question` and `message` events, in order, at most `limit`."""
+        return await self._tx.read(lambda conn: sql.conversation(conn, tenant_id, task_id, limit))
+
     async def add_message(
         self, tenant_id: str, task_id: str, *, text: str | None, data: Any, question_id: str | None
     ) -> TaskRecord:

@@ -262,6 +262,24 @@ def list_tasks(
     return list(rows[:limit]), next_cursor
 
 
+def conversation(conn: Connection, tenant_id: str, task_id: str, limit: int) -> list[Event]:
+    """The task's questions and messages, in order (at most `limit`)."""
+    query = (
+        select(events)
+        .where(
+            events.c.task_id == task_id,
+            events.c.tenant_id == tenant_id,
+            events.c.type.in_(("question", "message")),
+        )
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [
+        {"seq": r.seq, "type": r.type, "at": iso(r.at), "data": loads(r.data)}
+        for r in conn.execute(query)
+    ]
+
+
 def events_after(
     conn: Connection, tenant_id: str, task_id: str, after: int, limit: int = 1000
 ) -> list[Event]:
