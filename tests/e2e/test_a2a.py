@@ -19,6 +19,7 @@ from a2a.types import (
     AuthenticationInfo,
     CancelTaskRequest,
     DeleteTaskPushNotificationConfigRequest,
+    GetExtendedAgentCardRequest,
     GetTaskPushNotificationConfigRequest,
     GetTaskRequest,
     ListTaskPushNotificationConfigsRequest,
@@ -513,3 +514,31 @@ def test_media_types_of_the_bindings(server: ServerProcess) -> None:
         missing = client.get("/a2a/noop/rest/tasks/task_nope", headers={"A2A-Version": "1.0"})
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/json"
+        v1 = {"A2A-Version": "1.0"}
+        form = client.post(
+            "/a2a/noop/rest/message:send",
+            content=b"message=hi",
+            headers={**v1, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert form.status_code == 415
+        assert form.json()["error"]["details"][0]["reason"] == "CONTENT_TYPE_NOT_SUPPORTED"
+        done = client.post("/v1/tasks", json={"agent": "noop", "goal": "add"}).json()
+        wait_for(client, done["id"], {"completed"})
+        late = client.post(f"/a2a/noop/rest/tasks/{done['id']}:cancel", headers=v1)
+        assert late.status_code == 409, late.text  # TaskNotCancelableError (section 5.4)
+        assert late.json()["error"]["code"] == 409
+        assert late.headers["content-length"] == str(len(late.content))
+        file = {"raw": "aGk=", "mediaType": "image/png"}
+        refused = client.post(
+            "/a2a/noop/rest/message:send",
+            json={"message": {"role": "ROLE_USER", "messageId": "m-png", "parts": [file]}},
+            headers=v1,
+        )
+        assert refused.status_code == 415, refused.text
+
+
+async def test_the_extended_card_is_the_callers_card(server: ServerProcess) -> None:
+    async with _client(server, "noop", binding=REST) as client:
+        card = await client.get_extended_agent_card(GetExtendedAgentCardRequest())
+    assert card.name == "noop" and card.capabilities.extended_agent_card
+    assert card.supported_interfaces[0].url == f"{server.url}/a2a/noop/jsonrpc"

@@ -88,6 +88,50 @@ def test_webhooks_are_signed_and_retried(server: ServerProcess, receiver: Receiv
     assert len({h["webhook-id"] for h, _ in receiver.accepted}) == 4
 
 
+def test_a_webhook_sends_its_headers_which_are_never_shown(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    """Headers a webhook carries (the receiver's own credentials) go with every delivery,
+    beside the signature; Bureau never shows them again."""
+    token = "Bearer receiver-token-61c2e0"
+    with server.client() as client:
+        task = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "noop",
+                "goal": "notify me with my token",
+                "webhook": {"url": receiver.url, "headers": {"Authorization": token}},
+            },
+        ).json()
+        wait_for(client, task["id"], {"completed"})
+        deadline = time.monotonic() + 20
+        while len(receiver.accepted) < 4:
+            assert time.monotonic() < deadline, f"only {len(receiver.accepted)} webhooks arrived"
+            time.sleep(0.1)
+        shown = client.get(f"/v1/tasks/{task['id']}").text
+        shown += client.get(f"/v1/tasks/{task['id']}/webhooks").text
+        shown += client.get("/v1/audit", params={"limit": 20}).text
+        for headers in (
+            {"Host": "evil.example"},
+            {"Webhook-Signature": "v1,forged"},
+            {"X-Note": "line\r\nInjected: yes"},
+            {"Bad Name": "x"},
+            {f"X-{n}": "x" for n in range(9)},
+        ):
+            refused = client.post(
+                "/v1/tasks",
+                json={
+                    "agent": "noop",
+                    "goal": "g",
+                    "webhook": {"url": receiver.url, "headers": headers},
+                },
+            )
+            assert refused.status_code == 422, (headers, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+    assert all(h["authorization"] == token for h, _ in receiver.accepted)
+    assert token not in shown and "receiver-token" not in server.log.read_text()
+
+
 REFUSED_URLS = [
     "http://127.0.0.1/hook",
     "http://localhost:8080/hook",

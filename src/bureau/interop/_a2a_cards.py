@@ -76,7 +76,7 @@ def agent_card(agent: Agent, base: str) -> AgentCard:
         version=agent["latest_version"],
         supported_interfaces=interfaces,
         capabilities=AgentCapabilities(
-            streaming=True, push_notifications=True, extended_agent_card=False
+            streaming=True, push_notifications=True, extended_agent_card=True
         ),
         skills=[skill],
         documentation_url=f"{base}/docs",

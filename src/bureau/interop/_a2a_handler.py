@@ -55,6 +55,7 @@ from pydantic import ValidationError
 from bureau.auth.caller import Caller
 from bureau.errors import BureauError, InvalidRequest, InvalidState, NotFound, PayloadTooLarge
 from bureau.interop import _a2a_parts as parts
+from bureau.interop._a2a_cards import agent_card
 from bureau.service import HEARTBEAT, Service, TaskDetail
 from bureau.service.requests import MessageCreate, TaskCreate, WebhookSpec
 from bureau.states import TERMINAL_STATUSES, EventType
@@ -430,7 +431,11 @@ class BureauRequestHandler(RequestHandler):
     async def on_get_extended_agent_card(
         self, params: GetExtendedAgentCardRequest, context: ServerCallContext
     ) -> AgentCard:
-        raise UnsupportedOperationError("the agent card is the same for every caller")
+        """The agent's card as the caller's key sees it: the same as the card's URL serves,
+        which already needs the key."""
+        with bureau_errors():
+            agent = await self._service.catalog.agent(_caller(context), context.state["agent"])
+        return agent_card(agent, context.state["base_url"])
 
 
 def _caller(context: ServerCallContext) -> Caller:

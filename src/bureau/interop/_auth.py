@@ -40,8 +40,15 @@ class BearerAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        messages = await _read_body(receive)
+        messages = await read_body(receive)
         headers = Headers(scope=scope)
+        if len(headers.getlist("authorization")) > 1:
+            # RFC 6750 3.1: ambiguous credentials are a malformed request, not the first one
+            detail = "send one Authorization header, not several"
+            refusal = problem(400, "invalid_request", "Invalid request", detail)
+            refusal.headers["WWW-Authenticate"] = 'Bearer error="invalid_request"'
+            await refusal(scope, receive, send)
+            return
         authorization = headers.get("authorization")
         try:
             size = sum(len(m.get("body", b"")) for m in messages)
@@ -68,7 +75,7 @@ class BearerAuth:
             _current.reset(token)
 
 
-async def _read_body(receive: Receive) -> list[Message]:
+async def read_body(receive: Receive) -> list[Message]:
     """The request's messages up to the end of its body (the app gets them replayed): the
     body's size counts against the tenant's limit, chunked or not. `BodyLimit`, outside,
     has already refused what exceeds the server's limit."""

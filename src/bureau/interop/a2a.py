@@ -33,6 +33,7 @@ from a2a.server.routes import (
 )
 from a2a.types import AgentCard
 from a2a.utils.constants import A2A_JSON_MEDIA_TYPE
+from a2a.utils.error_handlers import build_rest_error_payload
 from a2a.utils.errors import ContentTypeNotSupportedError
 from fastapi import FastAPI
 from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
@@ -76,7 +77,7 @@ def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None] | Non
             handler, context_builder=context, enable_v0_3_compat=True, path_prefix="/rest"
         ),
     ]
-    door = BearerAuth(_MediaTypes(Router(routes)), service)
+    door = BearerAuth(_Binding(Router(routes)), service)
     app.router.routes.append(Mount("/a2a/{agent}", app=door))
     app.router.routes.append(Route(CARD, _PlatformCard(service), methods=["GET"]))
     return None
@@ -121,12 +122,22 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-class _MediaTypes:
-    """The binding's media types (A2A 1.0 section 11.1: `application/json` for requests
-    and responses). A JSON-RPC call whose `Content-Type` is not JSON gets
-    ContentTypeNotSupportedError (-32005) rather than a parse error; HTTP+JSON answers
-    are labelled `application/json` (the SDK labels them `application/a2a+json`, the
-    media type section 14 registers, which section 11.1 does not name)."""
+SPEC_STATUS = {"TASK_NOT_CANCELABLE": 409, "CONTENT_TYPE_NOT_SUPPORTED": 415}
+"""HTTP+JSON statuses where the specification's table (section 5.4) differs from the SDK's
+mapping (400 for both)."""
+
+
+class _Binding:
+    """What the bindings' wire format asks beyond the SDK's routes (A2A 1.0):
+
+    - media types (section 11.1, `application/json` for requests and responses): a request
+      whose `Content-Type` is not JSON gets ContentTypeNotSupportedError (JSON-RPC -32005,
+      HTTP+JSON 415) rather than a parse error, and HTTP+JSON answers are labelled
+      `application/json` (the SDK labels them `application/a2a+json`, the media type
+      section 14 registers, which section 11.1 does not name);
+    - HTTP+JSON error statuses (section 5.4): 409 for TaskNotCancelableError and 415 for
+      ContentTypeNotSupportedError, where the SDK answers 400.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -136,20 +147,21 @@ class _MediaTypes:
             await self.app(scope, receive, send)
             return
         content_type = Headers(scope=scope).get("content-type")
-        path: str = scope["path"]
-        if (
-            scope["method"] == "POST"
-            and path.rstrip("/").endswith("/jsonrpc")
-            and content_type is not None
-            and not _is_json(content_type)
-        ):
+        rest = "/jsonrpc" not in scope["path"]
+        if scope["method"] == "POST" and content_type is not None and not _is_json(content_type):
             error = ContentTypeNotSupportedError(
-                f"send JSON-RPC requests as Content-Type: application/json, not {content_type!r}"
+                f"send requests as Content-Type: application/json, not {content_type!r}"
             )
-            await JSONResponse(build_error_response(None, error))(scope, receive, send)
+            response = JSONResponse(build_error_response(None, error))
+            if rest:
+                response = JSONResponse(_respecified(build_rest_error_payload(error)), 415)
+            await response(scope, receive, send)
             return
+        held: Message | None = None
+        body = b""
 
         async def relabelled(message: Message) -> None:
+            nonlocal held, body
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     (name, b"application/json" if value == A2A_JSON else value)
@@ -157,9 +169,51 @@ class _MediaTypes:
                     else (name, value)
                     for name, value in message["headers"]
                 ]
+                if rest and message["status"] == 400:
+                    held = message  # an error: its reason may call for another status
+                    return
+            elif held is not None:
+                body += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                body = _restated(held, body)
+                await send(held)
+                message = {"type": "http.response.body", "body": body}
             await send(message)
 
         await self.app(scope, receive, relabelled)
+
+
+def _respecified(payload: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP+JSON error payload with the specification's status for its reason."""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        for detail in error.get("details") or ():
+            status = SPEC_STATUS.get(detail.get("reason", "") if isinstance(detail, dict) else "")
+            if status is not None:
+                error["code"] = status
+    return payload
+
+
+def _restated(start: Message, body: bytes) -> bytes:
+    """The body of a 400 answer, restated with the specification's status (updating
+    `start`'s status and content length) when its reason calls for one."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(payload, dict):
+        return body
+    status = _respecified(payload).get("error", {}).get("code")
+    if not isinstance(status, int) or status == start["status"]:
+        return body
+    restated = json.dumps(payload).encode()
+    start["status"] = status
+    start["headers"] = [
+        (name, str(len(restated)).encode() if name == b"content-length" else value)
+        for name, value in start["headers"]
+    ]
+    return restated
 
 
 class _ContextBuilder(DefaultServerCallContextBuilder):

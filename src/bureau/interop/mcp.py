@@ -25,11 +25,15 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bureau import __version__
+from bureau.api._parsing import MAX_VALUES, TooManyValues
+from bureau.api.bodies import Parser
 from bureau.errors import BureauError
-from bureau.interop._auth import BearerAuth
+from bureau.interop._auth import BearerAuth, read_body
 from bureau.interop._mcp_render import protocol_error
 from bureau.interop._mcp_tasks import TaskIdParams, TaskMethods, UpdateTaskParams
 from bureau.interop._mcp_tools import TASKS_EXTENSION, Tools
@@ -52,10 +56,62 @@ def install(app: FastAPI, node: Node) -> AbstractAsyncContextManager[None]:
     manager = StreamableHTTPSessionManager(
         app=build_server(node.service), stateless=True, json_response=False
     )
-    # A Route, not a Mount: a Mount answers `/mcp` with a redirect to `/mcp/`.
-    endpoint = BearerAuth(StreamableHTTPASGIApp(manager), node.service)
-    app.router.routes.append(Route("/mcp", endpoint=endpoint))
+    # A Route, not a Mount: a Mount answers `/mcp` with a redirect to `/mcp/`. POST only:
+    # a stateless server has no stream to offer on GET (the SDK's legacy transport would
+    # hold one open for ever, and answer a GET with `Last-Event-ID` with no response).
+    transport = StreamableHTTPASGIApp(manager)
+    envelope = _Envelope(transport, app.state.parser, manager.max_request_body_size)
+    endpoint = BearerAuth(envelope, node.service)
+    app.router.routes.append(Route("/mcp", endpoint=endpoint, methods=["POST"]))
     return manager.run()
+
+
+class _Envelope:
+    """What the SDK does not check before it parses a body on the event loop: a large body
+    is parsed first in the app's parser process, as REST's are, and one of more than
+    `MAX_VALUES` JSON values is refused (413) rather than parsed on the loop; a request
+    whose `id` is neither a string nor an integer is refused (400) rather than taken for a
+    notification and answered 202, which leaves the client waiting for ever."""
+
+    def __init__(self, app: ASGIApp, parser: Parser, limit: int) -> None:
+        self.app = app
+        self.parser = parser
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        messages = await read_body(receive)
+        body = b"".join(m.get("body", b"") for m in messages)
+        refusal = await self._refusal(body)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        buffered = iter(messages)
+
+        async def replay() -> Message:
+            return next(buffered, None) or await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refusal(self, body: bytes) -> JSONResponse | None:
+        if len(body) > self.limit:
+            return None  # the SDK refuses it unparsed (413)
+        try:
+            envelope = await self.parser.parse(body)
+        except TooManyValues:
+            message = f"the body holds more than {MAX_VALUES} JSON values; send less"
+            return _rpc_error(413, types.INVALID_REQUEST, message)
+        except (ValueError, RecursionError):
+            return None  # not JSON: the SDK answers it with a parse error
+        if isinstance(envelope, dict) and "id" in envelope:
+            request_id = envelope["id"]
+            if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+                return _rpc_error(400, types.INVALID_REQUEST, "id must be a string or an integer")
+        return None
+
+
+def _rpc_error(status: int, code: int, message: str) -> JSONResponse:
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    return JSONResponse(error, status_code=status)
 
 
 def build_server(service: Service) -> Server[Any]:
