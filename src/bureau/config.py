@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bureau.llm.settings import LLMSettings
 from bureau.remote.settings import RemoteSettings
 from bureau.store.limits import Limits
 
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
 
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     """How workers run remote A2A agents (`BUREAU_REMOTE_*`)."""
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    """The models agents may call (`BUREAU_LLM_MODELS`)."""
 
     log_level: str = "info"
 

@@ -20,6 +20,7 @@ from bureau.engine.reaper import Reaper
 from bureau.engine.runner import Runner
 from bureau.engine.worker import Worker, WorkerOptions
 from bureau.interop._a2a_parts import push_body
+from bureau.llm.registry import ModelRegistry
 from bureau.notify.base import Notifier
 from bureau.notify.local import LocalNotifier
 from bureau.notify.redis import RedisNotifier
@@ -135,6 +136,7 @@ class Node:
                 session_ttl=self.settings.session_ttl_seconds,
                 limits=self.limits,
                 allowed_networks=self.settings.webhook_allowed_networks,
+                models=ModelRegistry(self.settings.llm),
             )
             self.worker = Worker(
                 self.store,

@@ -18,6 +18,7 @@ from bureau.engine.artifacts import LocalArtifactStore
 from bureau.engine.backoff import retry_delay
 from bureau.engine.runtime import TaskRuntime
 from bureau.errors import LeaseLost
+from bureau.llm.registry import ModelRegistry
 from bureau.sdk.context import Context
 from bureau.sdk.decorator import AgentDefinition
 from bureau.sdk.execution import Outcome, drive
@@ -43,10 +44,13 @@ class Runner:
         session_ttl: float = 86400.0,
         limits: LimitBook | None = None,
         allowed_networks: Sequence[Network] = (),
+        models: ModelRegistry | None = None,
     ) -> None:
         """`allowed_networks`: private networks agents' outbound connections (their MCP
-        servers) may reach anyway (the operator's `webhook_allowed_networks`)."""
+        servers) may reach anyway (the operator's `webhook_allowed_networks`); `models`
+        the models `ctx.llm` may call."""
         self.store = store
+        self.models = models
         self.limits = limits
         self.allowed_networks = list(allowed_networks)
         self.queue = store.queue
@@ -76,6 +80,7 @@ class Runner:
             self.artifact_store,
             limits.artifact_bytes if limits else 0,
             self.allowed_networks,
+            self.models,
         )
         try:
             ctx = Context(

@@ -17,6 +17,8 @@ import orjson
 from bureau.engine.admission import new_task
 from bureau.engine.artifacts import LocalArtifactStore
 from bureau.errors import InvalidRequest, NotFound, PayloadTooLarge, UsageError
+from bureau.llm.registry import ModelRegistry
+from bureau.llm.usage import ModelUsage
 from bureau.sdk.execution import ParkGate
 from bureau.sdk.runtime import JournalEntry
 from bureau.sdk.signals import Fatal
@@ -47,6 +49,7 @@ class TaskRuntime:
         artifact_store: LocalArtifactStore,
         artifact_limit: int = 0,
         allowed_networks: Sequence[Network] = (),
+        models: ModelRegistry | None = None,
     ) -> None:
         """`entries` is the journal of the run's revision as loaded when it was claimed;
         `artifact_limit` the task's tenant's limit on an artifact's size (0: the store's)."""
@@ -54,6 +57,8 @@ class TaskRuntime:
         self.catalog = store.catalog
         self.secrets = store.secrets
         self.allowed_networks = list(allowed_networks)
+        self.models = models
+        self.model_usage = ModelUsage()
         self.task = task
         self.token: int = task.lease_token
         self.gate = ParkGate()
@@ -133,7 +138,7 @@ class TaskRuntime:
             await self.queue.append_events(self.task.id, self.token, pending)
 
     async def step_completed(
-        self, position: int, name: str, result: Any, *, seconds: float
+        self, position: int, name: str, result: Any, *, seconds: float, preview: bool = True
     ) -> None:
         try:
             encoded = orjson.dumps(result)
@@ -142,7 +147,7 @@ class TaskRuntime:
                 f"step {name!r} returned a value that is not JSON-serialisable: {exc}"
             ) from exc
         data: dict[str, Any] = {"name": name, "position": position, "seconds": round(seconds, 6)}
-        if len(encoded) <= PREVIEW_BYTES:
+        if preview and len(encoded) <= PREVIEW_BYTES:
             data["result"] = result
         self.compute_seconds += seconds
         self.steps += 1
@@ -285,8 +290,18 @@ class TaskRuntime:
         await self._after_background()
         await self.gate.park(reason)
 
+    def meter(self, attempts: list[dict[str, Any]]) -> None:
+        """Count a model call's attempts (when it runs and when it is replayed)."""
+        self.model_usage.meter(attempts)
+
     def usage(self) -> dict[str, Any]:
-        return {"steps": self.steps, "compute_seconds": round(self.compute_seconds, 6)}
+        usage: dict[str, Any] = {
+            "steps": self.steps,
+            "compute_seconds": round(self.compute_seconds, 6),
+        }
+        if self.model_usage.attempts:
+            usage["llm"] = self.model_usage.summary()
+        return usage
 
 
 def _inherited(profile: str, offered: list[str]) -> str | None:

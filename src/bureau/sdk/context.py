@@ -14,8 +14,8 @@ import contextlib
 import inspect
 import mimetypes
 import time
-from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bureau.errors import UsageError
 from bureau.sdk.decorator import AgentDefinition
@@ -30,6 +30,9 @@ from bureau.sdk.mcp_tools import (
 )
 from bureau.sdk.runtime import JournalEntry, Runtime
 from bureau.sdk.signals import DelegationFailed, Fatal, IndeterminateStep, NonDeterminism
+
+if TYPE_CHECKING:
+    from bureau.llm.chat import LLM
 
 T = TypeVar("T")
 
@@ -81,6 +84,7 @@ class Context:
         self.active_steps = 0  # steps running and durable calls being written
         self._tools: MCPConnections | None = None
         self._tool_calls: dict[str, int] = {}
+        self._llm: LLM | None = None
 
     # -- replay bookkeeping -------------------------------------------------------------
 
@@ -106,6 +110,33 @@ class Context:
         finally:
             self.active_steps -= 1
 
+    # -- models -------------------------------------------------------------------------
+
+    @property
+    def llm(self) -> LLM:
+        """Model access: `await ctx.llm.chat(prompt, tools=..., output=...)` (see
+        `bureau.llm.chat.LLM`); every model call and tool call is a journaled step."""
+        if self._llm is None:
+            from bureau.llm.chat import LLM
+
+            self._llm = LLM(self, getattr(self._runtime, "models", None))
+        return self._llm
+
+    async def _model_call(self, name: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """A model call as a journaled step whose prompt and completion stay out of the
+        step's event; its usage is metered (when run, and when replayed)."""
+        result = await self._step(name, fn, (), {}, preview=False)
+        meter = getattr(self._runtime, "meter", None)
+        if meter is not None:
+            meter(result["attempts"])
+        return result
+
+    async def _publisher_secret(self, name: str) -> str | None:
+        """The secret `name` of the tenant that published the agent (None when unset)."""
+        host = getattr(self._runtime, "mcp_secrets", None)
+        found: dict[str, str] = await host([name]) if host is not None else {}
+        return found.get(name)
+
     # -- durable calls ------------------------------------------------------------------
 
     async def step(
@@ -124,6 +155,19 @@ class Context:
         records the start first; if a crash interrupts it, the agent's `reconcile` hook
         decides the result (without one the task fails as indeterminate).
         """
+        return await self._step(name, fn, args, kwargs, idempotent=idempotent)
+
+    async def _step(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        idempotent: bool = True,
+        preview: bool = True,
+    ) -> Any:
+        """`step`; without `preview` the result stays out of the `step.completed` event."""
         if name in self._step_names:
             raise UsageError(f"step name {name!r} is used twice in one run; add an index")
         self._step_names.add(name)
@@ -149,10 +193,10 @@ class Context:
                     await self._runtime.step_failed(position, name, _describe(exc))
                     raise
                 await self._runtime.step_completed(
-                    position, name, result, seconds=time.perf_counter() - started
+                    position, name, result, seconds=time.perf_counter() - started, preview=preview
                 )
                 return result
-            await self._runtime.step_completed(position, name, result, seconds=0.0)
+            await self._runtime.step_completed(position, name, result, seconds=0.0, preview=preview)
             return result
         finally:
             self.active_steps -= 1

@@ -65,6 +65,9 @@ class AgentDefinition:
     reconcile: ReconcileHook | None = None
     mcp_servers: Mapping[str, MCPServer] = field(default_factory=dict)
     accepts_files: tuple[str, ...] = ()
+    models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The models it calls through `ctx.llm`, by profile (`"*"`: any profile), in the
+    order they are tried."""
 
     @property
     def ref(self) -> str:
@@ -72,24 +75,32 @@ class AgentDefinition:
 
     def catalog_entry(self) -> dict[str, Any]:
         """The JSON-serialisable description stored in the catalog."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "description": self.description,
-            "capabilities": list(self.capabilities),
-            "input_schema": self.input_schema,
-            "output_schema": self.output_schema,
-            "price": str(self.price),
-            "sla": {
-                "expected_seconds": self.sla.expected_seconds,
-                "max_seconds": self.sla.max_seconds,
-            },
-            "profiles": list(self.profiles),
-            "visibility": self.visibility,
-            "runtime": "python",
-            "max_attempts": self.retry.max_attempts,
-            "idle_timeout_seconds": self.idle_timeout_seconds,
-        } | ({"accepts_files": list(self.accepts_files)} if self.accepts_files else {})
+        return (
+            {
+                "name": self.name,
+                "version": self.version,
+                "description": self.description,
+                "capabilities": list(self.capabilities),
+                "input_schema": self.input_schema,
+                "output_schema": self.output_schema,
+                "price": str(self.price),
+                "sla": {
+                    "expected_seconds": self.sla.expected_seconds,
+                    "max_seconds": self.sla.max_seconds,
+                },
+                "profiles": list(self.profiles),
+                "visibility": self.visibility,
+                "runtime": "python",
+                "max_attempts": self.retry.max_attempts,
+                "idle_timeout_seconds": self.idle_timeout_seconds,
+            }
+            | ({"accepts_files": list(self.accepts_files)} if self.accepts_files else {})
+            | (
+                {"models": {profile: list(names) for profile, names in self.models.items()}}
+                if self.models
+                else {}
+            )
+        )
 
 
 def _schema_of(input_schema: Any) -> tuple[dict[str, Any] | None, Any]:
@@ -122,6 +133,7 @@ def agent(
     reconcile: ReconcileHook | None = None,
     mcp_servers: Mapping[str, MCPServer] | None = None,
     accepts_files: Sequence[str] = (),
+    models: Sequence[str] | Mapping[str, Sequence[str]] = (),
 ) -> Callable[[AgentFunction], AgentDefinition]:
     """Declare an agent. The decorated coroutine function receives a `Context`.
 
@@ -132,6 +144,10 @@ def agent(
     (`["application/pdf", "image/*"]`, or `["*/*"]`): file parts of an A2A message come to
     it in `ctx.input["files"]`, each `{"name", "media_type"}` with `"url"` or `"base64"`
     (an `input_schema` must then allow `files`). Other files are refused.
+
+    `models` names the models (`BUREAU_LLM_MODELS`) its `ctx.llm` calls use: a list for
+    every profile, or a list per profile (`{"fast": ["small"], "thorough": ["big",
+    "small"]}`); a call tries them in order, falling back on an error or a timeout.
 
     The result is an `AgentDefinition` (it stays callable through `.fn`). Raises
     `UsageError` at import time for a bad name, version, price or schema.
@@ -153,6 +169,13 @@ def agent(
         raise UsageError("visibility must be 'public' or 'private'")
     schema, model = _schema_of(input_schema)
     servers = check_servers(mcp_servers)
+    by_profile = {"*": models} if not isinstance(models, Mapping) else models
+    for profile, names in by_profile.items():
+        if profile not in ("*", "fast", "balanced", "thorough") or isinstance(names, str):
+            raise UsageError(
+                "models is a list of model names, or a mapping of fast/balanced/thorough "
+                f"to lists; got {profile!r}: {names!r}"
+            )
     for media_type in accepts_files:
         if not _MEDIA_TYPE.match(media_type):
             raise UsageError(
@@ -184,6 +207,7 @@ def agent(
             reconcile=reconcile,
             mcp_servers=servers,
             accepts_files=tuple(accepts_files),
+            models={profile: tuple(names) for profile, names in by_profile.items() if names},
         )
 
     return wrap

@@ -39,9 +39,10 @@ class Runtime(Protocol):
         """Announce a step; when `durable`, record it before the step runs."""
 
     async def step_completed(
-        self, position: int, name: str, result: Any, *, seconds: float
+        self, position: int, name: str, result: Any, *, seconds: float, preview: bool = True
     ) -> None:
-        """Journal the step's result. Returns only once it is committed."""
+        """Journal the step's result (in its event too when `preview` and small). Returns
+        only once it is committed."""
 
     async def step_failed(self, position: int, name: str, error: str) -> None:
         """Record that a step raised (an event only; the step may run again)."""

@@ -45,15 +45,18 @@ class RunResult:
     journal: dict[int, JournalEntry] = field(default_factory=dict)
     executions: int = 0
     session: dict[str, Any] = field(default_factory=dict)
+    model_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Every model attempt (model, usage, cost, or error), replayed ones included."""
 
     def event_types(self) -> list[str]:
         return [kind for kind, _ in self.events]
 
 
 class _MemoryRuntime:
-    def __init__(self, result: RunResult) -> None:
+    def __init__(self, result: RunResult, models: Any = None) -> None:
         self.result = result
         self.gate = ParkGate()
+        self.models = models
 
     @property
     def journal(self) -> Mapping[int, JournalEntry]:
@@ -68,14 +71,18 @@ class _MemoryRuntime:
         self.result.events.append(("step.started", {"name": name}))
 
     async def step_completed(
-        self, position: int, name: str, result: Any, *, seconds: float
+        self, position: int, name: str, result: Any, *, seconds: float, preview: bool = True
     ) -> None:
         try:
             value = orjson.loads(orjson.dumps(result))
         except TypeError as exc:
             raise UsageError(f"step {name!r} returned a value that is not JSON: {exc}") from exc
         self._put(position, "step", name, "completed", value)
-        self.result.events.append(("step.completed", {"name": name, "result": value}))
+        shown = {"name": name, "result": value} if preview else {"name": name}
+        self.result.events.append(("step.completed", shown))
+
+    def meter(self, attempts: list[dict[str, Any]]) -> None:
+        self.result.model_calls.extend(attempts)
 
     async def step_failed(self, position: int, name: str, error: str) -> None:
         self.result.events.append(("step.failed", {"name": name, "error": error}))
@@ -124,17 +131,20 @@ async def run_agent(
     feedback: str | None = None,
     profile: str = "balanced",
     max_executions: int = 100,
+    models: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run `definition` to completion, failure, or an unanswered question.
 
     `Retry` and transient errors are retried up to the agent's `max_attempts` with no delay.
+    `models` gives `ctx.llm` its models by name: pydantic-ai models (a scripted one such
+    as `pydantic_ai.models.function.FunctionModel`, or a real one).
     """
     result = RunResult(status="working", session=dict(session or {}))
     pending_replies = list(replies or [])
     attempt = 1
     while result.executions < max_executions:
         result.executions += 1
-        runtime = _MemoryRuntime(result)
+        runtime = _MemoryRuntime(result, _registry(models))
         ctx = Context(
             runtime,
             definition,
@@ -207,3 +217,11 @@ async def _run_child(child: dict[str, Any], delegates: Mapping[str, Delegate]) -
     else:
         outcome.update(status="completed", deliverable=target)
     return outcome
+
+
+def _registry(models: Mapping[str, Any] | None) -> Any:
+    if not models:
+        return None
+    from bureau.llm.registry import ModelRegistry
+
+    return ModelRegistry(models=models)

@@ -372,9 +372,10 @@ def complete(
     delegated: bool = False,
     reply: bool = False,
 ) -> None:
-    """Record the deliverable; the cost is the price plus completed children's costs.
+    """Record the deliverable; the cost is the price, plus what its model calls cost
+    (`usage.llm.cost`), plus completed children's costs.
     A `reply` (the agent returned `Reply`) says so in its deliverable event."""
-    cost = money(row.price)
+    cost = money(row.price) + money(str(usage.get("llm", {}).get("cost", "0")))
     if delegated:
         cost += sum(
             (

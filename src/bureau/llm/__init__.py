@@ -1,0 +1,1 @@
+"""Model access for agents (`ctx.llm`): providers, durable calls, routing by profile."""

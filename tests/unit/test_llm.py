@@ -1,0 +1,146 @@
+"""`ctx.llm` in process, with scripted pydantic-ai models: the tool loop, journaling and
+replay, fallback, structured output, metering."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.usage import RequestUsage
+
+from bureau import Context, agent
+from bureau.errors import UsageError
+from bureau.llm.registry import cost_of
+from bureau.llm.settings import ModelSpec, Price
+from bureau.sdk.testing import run_agent
+
+
+class Script:
+    """A scripted model: answers in order, counting calls."""
+
+    def __init__(self, *answers: ModelResponse | Exception) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def __call__(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        answer = self.answers[self.calls]
+        self.calls += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def model(self) -> FunctionModel:
+        return FunctionModel(self)
+
+
+def said(text: str, tokens: tuple[int, int] = (10, 2)) -> ModelResponse:
+    return ModelResponse(
+        parts=[TextPart(text)], usage=RequestUsage(input_tokens=tokens[0], output_tokens=tokens[1])
+    )
+
+
+def calls(name: str, **args: Any) -> ModelResponse:
+    return ModelResponse(
+        parts=[ToolCallPart(name, args)], usage=RequestUsage(input_tokens=7, output_tokens=3)
+    )
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@agent("llm-adder", models=["main"])
+async def adder(ctx: Context) -> Any:
+    return (await ctx.llm.chat(ctx.goal, tools=[add], ask=True)).output
+
+
+async def test_a_tool_loop_is_journaled_and_replayed_without_calling_the_model_again() -> None:
+    def script() -> Script:
+        return Script(
+            calls("add", a=2, b=3),
+            calls("ask_human", question="Words or digits?"),
+            said("five", (20, 1)),
+        )
+
+    waiting = script()
+    asked = await run_agent(adder, "2+3?", models={"main": waiting.model()})
+    assert asked.status == "input-required" and asked.question is not None
+    assert asked.question["text"] == "Words or digits?"
+    assert waiting.calls == 2
+    answered = script()
+    done = await run_agent(adder, "2+3?", models={"main": answered.model()}, replies=["words"])
+    assert done.status == "completed" and done.deliverable == "five"
+    # after the answer the run replayed model calls 1 and 2 from the journal: 3 calls, not 5
+    assert done.executions == 2 and answered.calls == 3
+    names = [e[1]["name"] for e in done.events if e[0] == "step.completed"]
+    assert names[:3] == ["llm#1", "tool:add#1", "llm#2"]
+    completed = {e[1]["name"]: e[1] for e in done.events if e[0] == "step.completed"}
+    assert "result" not in completed["llm#1"]  # the completion is not in the event
+    assert completed["tool:add#1"]["result"] == 5
+    usage = [a["usage"] for a in done.model_calls[-3:]]
+    assert [u["input_tokens"] for u in usage] == [7, 7, 20]
+
+
+@agent("llm-fallback", models={"balanced": ["first", "second"], "fast": ["second"]})
+async def fallback(ctx: Context) -> Any:
+    return (await ctx.llm.chat(ctx.goal)).output
+
+
+async def test_a_failing_model_falls_back_to_the_next_and_both_attempts_are_recorded() -> None:
+    first = Script(RuntimeError("overloaded"))
+    second = Script(said("from second"), said("from second"))
+    models = {"first": first.model(), "second": second.model()}
+    result = await run_agent(fallback, "hi", models=models)
+    assert result.status == "completed" and result.deliverable == "from second"
+    assert [a["model"] for a in result.model_calls] == ["first", "second"]
+    assert "overloaded" in result.model_calls[0]["error"]
+    assert "usage" not in result.model_calls[0]
+    fast = await run_agent(fallback, "hi", models=models, profile="fast")
+    assert fast.deliverable == "from second" and first.calls == 1  # fast skips `first`
+
+
+class Verdict(BaseModel):
+    label: str
+    confidence: float
+
+
+@agent("llm-structured", models=["main"])
+async def structured(ctx: Context) -> Any:
+    verdict = (await ctx.llm.chat(ctx.goal, output=Verdict)).output
+    assert isinstance(verdict, Verdict)
+    return verdict.model_dump()
+
+
+async def test_structured_output_is_an_instance_of_the_output_type() -> None:
+    answer = calls("final_result", label="billing", confidence=0.9)
+    result = await run_agent(structured, "classify", models={"main": Script(answer).model()})
+    assert result.deliverable == {"label": "billing", "confidence": 0.9}
+
+
+async def test_an_agent_without_models_or_provider_fails_clearly() -> None:
+    @agent("llm-nameless")
+    async def nameless(ctx: Context) -> Any:
+        return await ctx.llm.chat("hi")
+
+    nothing = await run_agent(nameless, "hi", models={"main": Script().model()})
+    assert nothing.status == "failed" and "names no model" in (nothing.error or "")
+    unconfigured = await run_agent(adder, "hi")
+    assert unconfigured.status == "failed"
+    assert "no model provider is configured" in (unconfigured.error or "")
+    with pytest.raises(UsageError, match="models is a list"):
+        agent("llm-bad", models={"slow": ["x"]})
+
+
+def test_cost_follows_the_price_table_with_cached_input_at_its_own_price() -> None:
+    spec = ModelSpec(
+        provider="openai",
+        model="m",
+        price=Price(input="2", output="8", cache_read="0.5"),  # type: ignore[arg-type]
+    )
+    usage = {"input_tokens": 1_000_000, "cache_read_tokens": 400_000, "output_tokens": 500_000}
+    assert cost_of(spec, usage) == Decimal("1.2") + Decimal("0.2") + Decimal("4")
