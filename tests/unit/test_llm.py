@@ -8,45 +8,12 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
-from pydantic_ai.models.function import AgentInfo, FunctionModel
-from pydantic_ai.usage import RequestUsage
 
 from bureau import Context, agent
 from bureau.errors import UsageError
 from bureau.llm.registry import cost_of
 from bureau.llm.settings import ModelSpec, Price
-from bureau.sdk.testing import run_agent
-
-
-class Script:
-    """A scripted model: answers in order, counting calls."""
-
-    def __init__(self, *answers: ModelResponse | Exception) -> None:
-        self.answers = list(answers)
-        self.calls = 0
-
-    def __call__(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        answer = self.answers[self.calls]
-        self.calls += 1
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def model(self) -> FunctionModel:
-        return FunctionModel(self)
-
-
-def said(text: str, tokens: tuple[int, int] = (10, 2)) -> ModelResponse:
-    return ModelResponse(
-        parts=[TextPart(text)], usage=RequestUsage(input_tokens=tokens[0], output_tokens=tokens[1])
-    )
-
-
-def calls(name: str, **args: Any) -> ModelResponse:
-    return ModelResponse(
-        parts=[ToolCallPart(name, args)], usage=RequestUsage(input_tokens=7, output_tokens=3)
-    )
+from bureau.testing import ScriptedModel, run_agent, said, tool_call
 
 
 def add(a: int, b: int) -> int:
@@ -60,20 +27,20 @@ async def adder(ctx: Context) -> Any:
 
 
 async def test_a_tool_loop_is_journaled_and_replayed_without_calling_the_model_again() -> None:
-    def script() -> Script:
-        return Script(
-            calls("add", a=2, b=3),
-            calls("ask_human", question="Words or digits?"),
-            said("five", (20, 1)),
+    def script() -> ScriptedModel:
+        return ScriptedModel(
+            tool_call("add", a=2, b=3),
+            tool_call("ask_human", question="Words or digits?"),
+            said("five", 20, 1),
         )
 
     waiting = script()
-    asked = await run_agent(adder, "2+3?", models={"main": waiting.model()})
+    asked = await run_agent(adder, "2+3?", models={"main": waiting})
     assert asked.status == "input-required" and asked.question is not None
     assert asked.question["text"] == "Words or digits?"
     assert waiting.calls == 2
     answered = script()
-    done = await run_agent(adder, "2+3?", models={"main": answered.model()}, replies=["words"])
+    done = await run_agent(adder, "2+3?", models={"main": answered}, replies=["words"])
     assert done.status == "completed" and done.deliverable == "five"
     # after the answer the run replayed model calls 1 and 2 from the journal: 3 calls, not 5
     assert done.executions == 2 and answered.calls == 3
@@ -83,7 +50,7 @@ async def test_a_tool_loop_is_journaled_and_replayed_without_calling_the_model_a
     assert "result" not in completed["llm#1"]  # the completion is not in the event
     assert completed["tool:add#1"]["result"] == 5
     usage = [a["usage"] for a in done.model_calls[-3:]]
-    assert [u["input_tokens"] for u in usage] == [7, 7, 20]
+    assert [u["input_tokens"] for u in usage] == [10, 10, 20]
 
 
 @agent("llm-fallback", models={"balanced": ["first", "second"], "fast": ["second"]})
@@ -92,9 +59,9 @@ async def fallback(ctx: Context) -> Any:
 
 
 async def test_a_failing_model_falls_back_to_the_next_and_both_attempts_are_recorded() -> None:
-    first = Script(RuntimeError("overloaded"))
-    second = Script(said("from second"), said("from second"))
-    models = {"first": first.model(), "second": second.model()}
+    first = ScriptedModel(RuntimeError("overloaded"))
+    second = ScriptedModel(said("from second"), said("from second"))
+    models = {"first": first, "second": second}
     result = await run_agent(fallback, "hi", models=models)
     assert result.status == "completed" and result.deliverable == "from second"
     assert [a["model"] for a in result.model_calls] == ["first", "second"]
@@ -117,8 +84,8 @@ async def structured(ctx: Context) -> Any:
 
 
 async def test_structured_output_is_an_instance_of_the_output_type() -> None:
-    answer = calls("final_result", label="billing", confidence=0.9)
-    result = await run_agent(structured, "classify", models={"main": Script(answer).model()})
+    answer = tool_call("final_result", label="billing", confidence=0.9)
+    result = await run_agent(structured, "classify", models={"main": ScriptedModel(answer)})
     assert result.deliverable == {"label": "billing", "confidence": 0.9}
 
 
@@ -127,7 +94,7 @@ async def test_an_agent_without_models_or_provider_fails_clearly() -> None:
     async def nameless(ctx: Context) -> Any:
         return await ctx.llm.chat("hi")
 
-    nothing = await run_agent(nameless, "hi", models={"main": Script().model()})
+    nothing = await run_agent(nameless, "hi", models={"main": ScriptedModel()})
     assert nothing.status == "failed" and "names no model" in (nothing.error or "")
     unconfigured = await run_agent(adder, "hi")
     assert unconfigured.status == "failed"
