@@ -223,3 +223,34 @@ def assert_beacon_stops(path: Path, timeout: float = 5.0, quiet: float = 0.5) ->
 async def file_taker(ctx: Context) -> Any:
     files = ctx.input.get("files", [])
     return Reply(", ".join(f"{f['name']} ({f['media_type']})" for f in files) or "no files")
+
+
+def lookup(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def _hold(counter: str, release: str) -> int:
+    """Say the hold began, then wait for the release file (the test kills the server
+    meanwhile)."""
+    runs = _count(counter, "hold")
+    for _ in range(600):
+        if Path(release).exists():
+            break
+        import time
+
+        time.sleep(0.05)
+    return runs
+
+
+@agent(
+    "llm-tooler",
+    version="1.0.0",
+    description="asks the model, which calls a tool; may hold before answering",
+    models={"balanced": ["local"], "thorough": ["slow", "local"]},
+)
+async def llm_tooler(ctx: Context) -> Any:
+    result = await ctx.llm.chat(ctx.goal, tools=[lookup])
+    if ctx.input.get("release"):
+        await ctx.step("hold", _hold, ctx.input["counter"], ctx.input["release"])
+    return result.output

@@ -1,0 +1,138 @@
+"""LLM agents end to end over HTTP: a real Bureau server, the local OpenAI-compatible
+test server (`bureau.testing.OpenAITestServer`), real `kill -9`."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bureau.testing import OpenAITestServer, ScriptedResponse, ToolCall, Usage
+from tests.support.server import ServerProcess, wait_for
+
+CALL_USAGE = [
+    Usage(prompt_tokens=31, completion_tokens=7, cached_tokens=11),
+    Usage(prompt_tokens=52, completion_tokens=9, reasoning_tokens=4),
+]
+
+
+def _script(text: str = "It is sunny in Paris.") -> list[ScriptedResponse]:
+    return [
+        ScriptedResponse(tool_calls=[ToolCall("lookup", {"city": "Paris"})], usage=CALL_USAGE[0]),
+        ScriptedResponse(text=text, usage=CALL_USAGE[1]),
+    ]
+
+
+def _models(url: str) -> str:
+    price = {"input": "2", "output": "8", "cache_read": "0.5"}
+    common = {"provider": "openai", "base_url": url, "api_key": "test-key", "max_retries": 0}
+    return json.dumps(
+        {
+            "local": {**common, "model": "local-model", "price": price},
+            "slow": {**common, "model": "slow-model", "timeout_seconds": 0.5},
+        }
+    )
+
+
+@pytest.fixture
+def llm(own_server: ServerProcess) -> Iterator[tuple[ServerProcess, OpenAITestServer]]:
+    with OpenAITestServer(api_key="test-key") as models:
+        own_server.env["BUREAU_LLM_MODELS"] = _models(models.url)
+        yield own_server, models
+
+
+def _usage_of(calls: list[Usage]) -> dict[str, int]:
+    return {
+        "input_tokens": sum(c.prompt_tokens or 0 for c in calls),
+        "output_tokens": sum(c.completion_tokens or 0 for c in calls),
+        "cache_read_tokens": sum(c.cached_tokens for c in calls),
+        "reasoning_tokens": sum(c.reasoning_tokens for c in calls),
+    }
+
+
+def test_a_tool_calling_agent_survives_kill_9_without_calling_the_model_again(
+    llm: tuple[ServerProcess, OpenAITestServer], tmp_path: Path
+) -> None:
+    server, models = llm
+    models.set_script(_script())
+    counter, release = tmp_path / "counter", tmp_path / "release"
+    server.start()
+    with server.client() as client:
+        task = client.post(
+            "/v1/tasks",
+            json={
+                "agent": "llm-tooler",
+                "goal": "What is the weather in Paris?",
+                "input": {"counter": str(counter), "release": str(release)},
+            },
+        ).json()
+        deadline = time.monotonic() + 15
+        while "hold" not in (counter.read_text() if counter.exists() else ""):
+            assert time.monotonic() < deadline, "the agent never got past its second model call"
+            time.sleep(0.02)
+    assert models.count() == 2
+    server.kill()  # after model calls 1 and 2 and the tool call were journaled
+    release.touch()
+    server.start()
+    with server.client() as client:
+        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+        events = client.get(f"/v1/tasks/{task['id']}/events").json()["events"]
+    assert done["deliverable"] == "It is sunny in Paris."
+    assert models.count() == 2, "a model call was made again after the restart"
+    assert counter.read_text().splitlines() == ["hold", "hold"]  # only the held step re-ran
+    steps = [e["data"]["name"] for e in events if e["type"] == "step.completed"]
+    assert steps[:3] == ["llm#1", "tool:lookup#1", "llm#2"]
+    model_steps = [e["data"] for e in events if e["type"] == "step.completed"]
+    assert all("result" not in s for s in model_steps if s["name"].startswith("llm#"))
+    # the usage the server reported, per call and in total, is the task's
+    llm_usage = done["usage"]["llm"]
+    assert [a["usage"]["input_tokens"] for a in llm_usage["attempts"]] == [31, 52]
+    assert {k: llm_usage[k] for k in _usage_of(CALL_USAGE)} == _usage_of(CALL_USAGE)
+    assert llm_usage["calls"] == 2
+    # the agent's price (0) + (83 - 11) input at 2/M + 11 cached at 0.5/M + 16 output at 8/M
+    assert Decimal(done["cost"]) == (72 * 2 + Decimal("5.5") + 16 * 8) / 1_000_000
+
+
+def test_a_model_that_times_out_falls_back_and_both_attempts_are_recorded(
+    llm: tuple[ServerProcess, OpenAITestServer],
+) -> None:
+    server, models = llm
+    slow = ScriptedResponse(model="slow-model", delay=5, text="too late", repeat=True)
+    models.set_script([slow, *[_with_model(r, "local-model") for r in _script()]])
+    server.start()
+    with server.client() as client:
+        task = client.post(
+            "/v1/tasks",
+            json={"agent": "llm-tooler", "goal": "Weather in Paris?", "profile": "thorough"},
+        ).json()
+        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+    attempts = done["usage"]["llm"]["attempts"]
+    assert [(a["model"], "error" in a) for a in attempts] == [
+        ("slow", True),
+        ("local", False),
+        ("slow", True),
+        ("local", False),
+    ]
+    assert "Timeout" in attempts[0]["error"]
+    assert done["usage"]["llm"]["models"]["slow"]["failures"] == 2
+    assert done["usage"]["llm"]["calls"] == 2  # billed for what answered
+    assert models.count(model="slow-model") == 2 and models.count(model="local-model") == 2
+
+
+def _with_model(response: ScriptedResponse, model: str) -> ScriptedResponse:
+    from dataclasses import replace
+
+    return replace(response, model=model)
+
+
+def test_an_llm_agent_without_a_provider_fails_saying_so(own_server: ServerProcess) -> None:
+    own_server.start()
+    with own_server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "llm-tooler", "goal": "hi"}).json()
+        done: dict[str, Any] = wait_for(client, task["id"], {"failed"}, timeout=20)
+    assert "no model provider is configured" in done["error"]["message"]
