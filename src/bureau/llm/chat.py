@@ -50,6 +50,14 @@ class LLM:
         chosen = declared.get(profile or self._ctx.profile) or declared.get("*") or ()
         return list(chosen)
 
+    def available(self, models: Sequence[str] | None = None) -> bool:
+        """Whether the worker has a model for this call: one of `models` (default: the
+        profile's) is configured. An agent that also works without a model (its
+        deterministic path) asks this first."""
+        names = list(models) if models is not None else self.models_for()
+        registry = self._registry
+        return registry is not None and any(name in registry.specs for name in names)
+
     async def model(self, models: Sequence[str] | None = None) -> JournaledModel:
         """A pydantic-ai model standing for `models` (default: the profile's), whose
         requests are journaled steps with fallback in that order."""
@@ -66,7 +74,7 @@ class LLM:
             )
         registry = self._registry
         chain: list[Resolved] = []
-        for name in names:
+        for name in [n for n in names if n in registry.specs] or names:
             try:
                 chain.append(await registry.resolve(name, self._ctx._publisher_secret))
             except UsageError as exc:
