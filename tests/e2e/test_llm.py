@@ -4,15 +4,15 @@ test server (`bureau.testing.OpenAITestServer`), real `kill -9`."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bureau.testing import OpenAITestServer, ScriptedResponse, ToolCall, Usage
+from bureau.testing import OpenAITestServer, ScriptedError, ScriptedResponse, ToolCall, Usage
 from tests.support.server import ServerProcess, wait_for
 
 CALL_USAGE = [
@@ -122,6 +122,24 @@ def test_a_model_that_times_out_falls_back_and_both_attempts_are_recorded(
     assert done["usage"]["llm"]["models"]["slow"]["failures"] == 2
     assert done["usage"]["llm"]["calls"] == 2  # billed for what answered
     assert models.count(model="slow-model") == 2 and models.count(model="local-model") == 2
+
+
+def test_a_429_with_retry_after_is_retried_by_the_provider_client(
+    llm: tuple[ServerProcess, OpenAITestServer],
+) -> None:
+    server, models = llm
+    busy = ScriptedResponse(error=ScriptedError(429, "Slow down", retry_after=1))
+    models.set_script([busy, *_script()])
+    server.env["BUREAU_LLM_MODELS"] = server.env["BUREAU_LLM_MODELS"].replace(
+        '"max_retries": 0', '"max_retries": 2'
+    )
+    server.start()
+    with server.client() as client:
+        task = client.post("/v1/tasks", json={"agent": "llm-tooler", "goal": "Paris?"}).json()
+        done = wait_for(client, task["id"], {"completed"}, timeout=30)
+    times = [r.time for r in models.requests]
+    assert len(times) == 3 and times[1] - times[0] >= 0.9  # waited as Retry-After said
+    assert [a["model"] for a in done["usage"]["llm"]["attempts"]] == ["local", "local"]
 
 
 def _with_model(response: ScriptedResponse, model: str) -> ScriptedResponse:
