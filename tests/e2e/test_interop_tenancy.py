@@ -39,10 +39,9 @@ from tests.conftest import LOOPBACK
 from tests.e2e.test_webhooks import Receiver
 from tests.support.databases import database_for
 from tests.support.server import ServerProcess, wait_for
+from tests.support.wire import LEGACY, MODERN, Answer, LogWindow, mcp_request, send
 
 INTEROP_AGENTS = str(Path(__file__).parents[1] / "support" / "interop_publisher_agents.py")
-TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
-MODERN, LEGACY = "2026-07-28", "2025-11-25"
 PRIVATE, GHOST_AGENT = "it-private", "it-nobody"
 GHOST_TASK = "task_" + "0" * 26
 ELSEWHERE = "https://example.com/b-hook"
@@ -81,14 +80,6 @@ class World:
                 (a.get(f"/v1/tasks/{t.id}").json(), a.get(f"/v1/tasks/{t.id}/events").json())
                 for t in self.tasks
             ]
-
-    def log_offset(self) -> int:
-        return self.server.log.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        with open(self.server.log, "rb") as log:
-            log.seek(offset)
-            return log.read().decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +130,8 @@ def world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
             )
             with _client(server, admin_a) as rest:
                 for task in tasks:  # no webhook first: the cancel then notifies nobody
-                    _a2a_rpc(rest, "asker", "DeleteTaskPushNotificationConfig", _push_id(task))
+                    unhook = _rpc_call("DeleteTaskPushNotificationConfig", _push_id(task))
+                    rest.post("/a2a/asker/jsonrpc", json=unhook, headers={"A2A-Version": "1.0"})
                     rest.post(f"/v1/tasks/{task.id}/cancel")
         finally:
             if worker is not None:
@@ -158,8 +150,13 @@ def _push_id(task: TaskOfA) -> dict[str, str]:
     return {"taskId": task.id, "id": task.config_id}
 
 
+def _rpc_call(method: str, params: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
 def _a2a_rpc(client: httpx.Client, agent: str, method: str, params: Any) -> Any:
-    call = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    """An A2A 1.0 JSON-RPC call that must succeed; its result."""
+    call = _rpc_call(method, params)
     answer = client.post(f"/a2a/{agent}/jsonrpc", json=call, headers={"A2A-Version": "1.0"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -187,7 +184,7 @@ def _tasks_of_a(server: ServerProcess, key: str, hook: str) -> list[TaskOfA]:
             rest, "asker", "SendMessage", {"message": message, "configuration": configuration}
         )
         by_a2a = sent["task"]["id"]
-        created = _mcp(
+        created = mcp_request(
             server,
             key,
             "tools/call",
@@ -207,88 +204,6 @@ def _tasks_of_a(server: ServerProcess, key: str, hook: str) -> list[TaskOfA]:
             assert waiting["webhook"]["url"].startswith(hook), waiting
             tasks.append(TaskOfA(door, task_id, config_id, waiting["question"]["id"]))
     return tasks
-
-
-# -- answers, on either door ---------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-    """The response's body; of an event stream, its first event's data."""
-    payload: Any
-
-    def error(self) -> str:
-        """The message of a refusal in any of the doors' shapes ('' when none)."""
-        payload = self.payload if isinstance(self.payload, dict) else {}
-        error = payload.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", ""))
-        if "detail" in payload:  # problem+json
-            return str(payload["detail"])
-        result = payload.get("result")
-        if isinstance(result, dict) and result.get("isError"):  # an MCP tool's error
-            return " ".join(c.get("text", "") for c in result.get("content", []))
-        return ""
-
-    def rpc_code(self) -> int | None:
-        error = self.payload.get("error") if isinstance(self.payload, dict) else None
-        return error.get("code") if isinstance(error, dict) else None
-
-    def succeeded(self) -> bool:
-        if not 200 <= self.status < 300 or self.error():
-            return False
-        return not (isinstance(self.payload, dict) and "error" in self.payload)
-
-
-def _send(client: httpx.Client, method: str, url: str, **kwargs: Any) -> Answer:
-    """A request; an event stream is read up to its first event, then closed."""
-    try:
-        with client.stream(method, url, **kwargs) as response:
-            if response.headers.get("content-type", "").startswith("text/event-stream"):
-                for line in response.iter_lines():
-                    if line.startswith("data:"):
-                        data = line.removeprefix("data:").strip()
-                        return Answer(response.status_code, data, json.loads(data))
-                return Answer(response.status_code, "", None)
-            body = response.read().decode(errors="replace")
-    except httpx.HTTPError as exc:  # a stream cut short is an answer too (a wrong one)
-        return Answer(-1, f"{type(exc).__name__}: {exc}", None)
-    try:
-        payload = json.loads(body) if body else None
-    except ValueError:
-        payload = None
-    return Answer(response.status_code, body, payload)
-
-
-def _mcp(
-    server: ServerProcess,
-    key: str | None,
-    method: str,
-    params: dict[str, Any],
-    *,
-    era: str = MODERN,
-    extension: bool = False,
-) -> Answer:
-    """One MCP request on the wire: stateless 2026-07-28 (with the client's capabilities
-    in `_meta`, and the `Mcp-Method`/`Mcp-Name` headers), or 2025-11-25 without handshake."""
-    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": era}
-    params = dict(params)
-    if era == MODERN:
-        capabilities = {"extensions": {TASKS_EXTENSION: {}}} if extension else {}
-        params["_meta"] = {
-            "io.modelcontextprotocol/protocolVersion": MODERN,
-            "io.modelcontextprotocol/clientInfo": {"name": "tenancy", "version": "1"},
-            "io.modelcontextprotocol/clientCapabilities": capabilities,
-        }
-        headers["Mcp-Method"] = method
-        name = params.get("name", params.get("taskId"))
-        if name is not None:
-            headers["Mcp-Name"] = name
-    call = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
-    with _client(server, key) as client:
-        return _send(client, "POST", "/mcp", json=call, headers=headers)
 
 
 # -- the A2A door's operations, derived from what it mounts ---------------------------------
@@ -480,18 +395,6 @@ HTTP: dict[str, Case] = {
 }
 """Every HTTP+JSON route (the 1.0 ones, also under `/{tenant}/`, and 0.3's under `/rest/v1`)."""
 
-SSE_CUT = (
-    "the 0.3 HTTP+JSON streams (REST03Adapter) start a 200 event stream before the handler "
-    "runs, so a refusal (TaskNotFound, a missing scope) cuts the stream with a traceback "
-    "in the log instead of answering 404/400"
-)
-KNOWN_BUGS = {
-    "POST /rest/v1/message:stream": SSE_CUT,
-    "GET /rest/v1/tasks/{id}:subscribe": SSE_CUT,
-    "POST /rest/v1/tasks/{id}:subscribe": SSE_CUT,
-}
-"""A2A door bugs this test finds (the door is being reworked elsewhere): strict xfails."""
-
 
 def _case_of(operation: str) -> Case | None:
     method, path, *rpc = operation.split(" ")
@@ -501,13 +404,7 @@ def _case_of(operation: str) -> Case | None:
 
 
 def _a2a_params() -> list[Any]:
-    params = []
-    for operation in a2a_operations():
-        method, path, *_ = operation.split(" ")
-        bug = KNOWN_BUGS.get(f"{method} {path}")
-        marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-        params.append(pytest.param(operation, marks=marks, id=operation))
-    return params
+    return [pytest.param(operation, id=operation) for operation in a2a_operations()]
 
 
 def test_every_operation_of_the_doors_has_a_case() -> None:
@@ -532,9 +429,9 @@ def _a2a_call(world: World, operation: str, key: str | None, task: TaskOfA, agen
     filled = path.format(id=task.id, push_id=task.config_id, tenant=world.tenant_a)
     with world.client(key) as client:
         if rpc:
-            call = {"jsonrpc": "2.0", "id": 1, "method": rpc[0], "params": body}
-            return _send(client, method, f"/a2a/{agent}{filled}", json=call, headers=headers)
-        return _send(client, method, f"/a2a/{agent}{filled}", json=body, headers=headers)
+            call = _rpc_call(rpc[0], body)
+            return send(client, method, f"/a2a/{agent}{filled}", json=call, headers=headers)
+        return send(client, method, f"/a2a/{agent}{filled}", json=body, headers=headers)
 
 
 def _ghost(task: TaskOfA) -> TaskOfA:
@@ -551,7 +448,7 @@ def _not_found(answer: Answer, operation: str) -> bool:
 def test_a2a_operation_keeps_to_the_callers_tenant(world: World, operation: str) -> None:
     case = _case_of(operation)
     assert case is not None, f"{operation}: add a tenancy case (JSONRPC or HTTP)"
-    before, offset = world.snapshot(), world.log_offset()
+    before, log = world.snapshot(), LogWindow(world.server)
     a_ids = [t.id for t in world.tasks]
     for task in world.tasks if case.on != "agent" else world.tasks[:1]:
         where = f"{operation} on A's task over {task.door}"
@@ -559,52 +456,45 @@ def test_a2a_operation_keeps_to_the_callers_tenant(world: World, operation: str)
 
         for key in (None, "bk_wrong"):
             refused = _a2a_call(world, operation, key, task, agent)
-            assert refused.status == 401, f"{where}, key {key}: {refused.status} {refused.body}"
+            assert refused.status == 401, f"{where}, key {key}: {refused.describe()}"
 
         other = _a2a_call(world, operation, world.admin_b, task, agent)
         viewer = _a2a_call(world, operation, world.viewer_a, task, agent)
         bare = _a2a_call(world, operation, world.bare_a, task, agent)
         if case.on == "task":
             ghost = _a2a_call(world, operation, world.admin_b, _ghost(task), agent)
-            assert _not_found(other, operation), f"{where}, B: {other.status} {other.body}"
-            assert "no task" in other.error(), f"{where}, B: {other.body}"
+            assert _not_found(other, operation), f"{where}, B: {other.describe()}"
+            assert "no task" in other.error(), f"{where}, B: {other.describe()}"
             same = other.body.replace(task.id, GHOST_TASK)
             assert (other.status, same) == (ghost.status, ghost.body), (
                 f"{where}: B's answer tells A's task from a missing one"
             )
         elif case.on == "list":
-            assert other.succeeded(), f"{where}, B: {other.body}"
+            assert other.succeeded(), f"{where}, B: {other.describe()}"
             assert not any(i in other.body for i in a_ids), f"{where}: B sees A's tasks"
-            assert all(i in viewer.body for i in a_ids), f"{where}: A's own list: {viewer.body}"
+            assert all(i in viewer.body for i in a_ids), (
+                f"{where}: A's own list: {viewer.describe()}"
+            )
         else:
             ghost = _a2a_call(world, operation, world.admin_b, task, GHOST_AGENT)
             same = other.body.replace(PRIVATE, GHOST_AGENT)
             assert (other.status, same) == (ghost.status, ghost.body), (
                 f"{where}: B's answer tells A's private agent from a missing one"
             )
-            assert not other.succeeded() or not case.visible, f"{where}, B: {other.body}"
+            assert not other.succeeded() or not case.visible, f"{where}, B: {other.describe()}"
         if case.on == "task" and case.write:
             assert "needs the scope 'tasks:write'" in viewer.error(), (
-                f"{where}, viewer: {viewer.status} {viewer.body}"
+                f"{where}, viewer: {viewer.describe()}"
             )
             assert 400 <= viewer.status < 500 or viewer.rpc_code(), where
         elif case.visible:
-            assert viewer.succeeded(), f"{where}, viewer: {viewer.status} {viewer.body}"
+            assert viewer.succeeded(), f"{where}, viewer: {viewer.describe()}"
             if case.on == "task":
-                assert task.id in viewer.body, f"{where}, viewer: {viewer.body}"
+                assert task.id in viewer.body, f"{where}, viewer: {viewer.describe()}"
         if case.scoped:
-            assert "needs the scope" in bare.error(), f"{where}, no scope: {bare.body}"
+            assert "needs the scope" in bare.error(), f"{where}, no scope: {bare.describe()}"
     assert world.snapshot() == before, f"{operation} changed A's tasks"
-    _assert_no_traceback(world, offset)
-
-
-def _assert_no_traceback(world: World, offset: int) -> None:
-    logged = world.log_since(offset)
-    assert "Traceback" not in logged and "ERROR" not in logged, f"the server logged:\n{logged}"
-
-
-def _rpc_call(method: str, params: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    log.assert_clean(operation)
 
 
 # -- A's private agent --------------------------------------------------------------------
@@ -613,7 +503,7 @@ def _rpc_call(method: str, params: Any) -> dict[str, Any]:
 def test_a_private_agent_is_invisible_to_another_tenant(world: World) -> None:
     """B can neither see A's private agent nor dispatch to it, through either door; each
     refusal is the one a missing agent gets (the name aside). A sees and uses it."""
-    offset = world.log_offset()
+    log = LogWindow(world.server)
     message = {
         "message": {"messageId": "m-private", "role": "ROLE_USER", "parts": [{"text": "hi"}]},
         "configuration": {"returnImmediately": True},
@@ -641,23 +531,23 @@ def test_a_private_agent_is_invisible_to_another_tenant(world: World) -> None:
             (world.admin_a, PRIVATE),
         ):
             with world.client(key) as client:
-                answers[key, agent] = _send(
+                answers[key, agent] = send(
                     client, "POST", f"/a2a/{agent}{path}", json=body, headers=headers
                 )
         other, ghost = answers[world.admin_b, PRIVATE], answers[world.admin_b, GHOST_AGENT]
-        assert not other.succeeded() and PRIVATE in other.error(), f"{path}: {other.body}"
+        assert not other.succeeded() and PRIVATE in other.error(), f"{path}: {other.describe()}"
         assert (other.status, other.body.replace(PRIVATE, GHOST_AGENT)) == (
             ghost.status,
             ghost.body,
         ), f"{path}: B's answer tells A's private agent from a missing one"
         own = answers[world.admin_a, PRIVATE]
-        assert own.succeeded(), f"{path}, A: {own.body}"
+        assert own.succeeded(), f"{path}, A: {own.describe()}"
 
     with world.client(world.admin_b) as b, world.client(world.admin_a) as a:
         assert PRIVATE not in b.get("/.well-known/agent-card.json").text
         assert PRIVATE in a.get("/.well-known/agent-card.json").text
         assert PRIVATE not in b.get("/v1/agents").text, "REST agrees"
-    _assert_no_traceback(world, offset)
+    log.assert_clean("dispatching to a private agent")
 
 
 # -- the MCP door's operations, derived from its server ------------------------------------
@@ -783,18 +673,20 @@ def _ghost_params(case: McpCase, task: TaskOfA) -> dict[str, Any]:
 def test_mcp_operation_keeps_to_the_callers_tenant(
     world: World, name: str, case: McpCase, era: str
 ) -> None:
-    before, offset = world.snapshot(), world.log_offset()
+    before, log = world.snapshot(), LogWindow(world.server)
     a_ids = [t.id for t in world.tasks]
     for task in world.tasks if case.on == "task" else world.tasks[:1]:
         where = f"{name} ({era}) on A's task over {task.door}"
         params = case.params(task)
 
         def call(key: str | None, params: dict[str, Any] = params) -> Answer:
-            return _mcp(world.server, key, case.method, params, era=era, extension=case.extension)
+            return mcp_request(
+                world.server, key, case.method, params, era=era, extension=case.extension
+            )
 
         for key in (None, "bk_wrong"):
             refused = call(key)
-            assert refused.status == 401, f"{where}, key {key}: {refused.status} {refused.body}"
+            assert refused.status == 401, f"{where}, key {key}: {refused.describe()}"
         other, viewer, bare = call(world.admin_b), call(world.viewer_a), call(world.bare_a)
         if case.on in ("task", "agent"):
             ghost = call(world.admin_b, _ghost_params(case, task))
@@ -803,7 +695,7 @@ def test_mcp_operation_keeps_to_the_callers_tenant(
                 f"{where}: B's answer tells A's {case.on} from a missing one: "
                 f"{other.body} / {ghost.body}"
             )
-            assert not other.succeeded(), f"{where}, B: {other.body}"
+            assert not other.succeeded(), f"{where}, B: {other.describe()}"
             refusal = other.error()
             assert ("no task" if case.on == "task" else PRIVATE) in refusal, f"{where}: {refusal}"
         elif case.on == "catalog":
@@ -811,16 +703,20 @@ def test_mcp_operation_keeps_to_the_callers_tenant(
             assert "asker" in names and PRIVATE not in names, f"{where}, B: {names}"
             assert PRIVATE in [t["name"] for t in viewer.payload["result"]["tools"]], where
         else:
-            assert not any(i in other.body for i in [*a_ids, PRIVATE]), f"{where}: {other.body}"
+            assert not any(i in other.body for i in [*a_ids, PRIVATE]), (
+                f"{where}: {other.describe()}"
+            )
         if case.on == "task" and case.write:
-            assert "needs the scope 'tasks:write'" in viewer.error(), f"{where}: {viewer.body}"
+            assert "needs the scope 'tasks:write'" in viewer.error(), (
+                f"{where}: {viewer.describe()}"
+            )
         elif case.on == "task":
-            assert viewer.succeeded() and task.id in viewer.body, f"{where}: {viewer.body}"
+            assert viewer.succeeded() and task.id in viewer.body, f"{where}: {viewer.describe()}"
         elif case.on == "agent":
             # with the tasks extension, so that the call does not wait for the task
-            own = _mcp(world.server, world.admin_a, case.method, params, extension=True)
-            assert own.succeeded(), f"{where}, A: {own.body}"
+            own = mcp_request(world.server, world.admin_a, case.method, params, extension=True)
+            assert own.succeeded(), f"{where}, A: {own.describe()}"
         if case.scoped:
-            assert "needs the scope" in bare.error(), f"{where}, no scope: {bare.body}"
+            assert "needs the scope" in bare.error(), f"{where}, no scope: {bare.describe()}"
     assert world.snapshot() == before, f"{name} changed A's tasks"
-    _assert_no_traceback(world, offset)
+    log.assert_clean(f"{name} ({era})")

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bureau.api._parsing import MAX_VALUES, TooManyValues, parse
+from bureau.api._parsing import MAX_VALUES, TooManyValues, parse, parse_bounded
 
 INLINE_BYTES = 64 * 1024
 """Bodies up to this size are parsed on the loop: at most a few milliseconds."""
@@ -41,6 +41,15 @@ class Parser:
     async def parse(self, body: bytes) -> Any:
         if len(body) <= INLINE_BYTES:
             return json.loads(body)
+        return await self._in_child(parse, body)
+
+    async def parse_bounded(self, body: bytes, max_values: int, max_depth: int) -> Any:
+        """`_parsing.parse_bounded`, in the child process for a large body."""
+        if len(body) <= INLINE_BYTES:
+            return parse_bounded(body, max_values, max_depth)
+        return await self._in_child(parse_bounded, body, max_values, max_depth)
+
+    async def _in_child(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 1,
@@ -48,7 +57,7 @@ class Parser:
                 initializer=os.nice,  # below the server: a parse never takes its CPU
                 initargs=(10,),
             )
-        return await asyncio.get_running_loop().run_in_executor(self._pool, parse, body)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     def close(self) -> None:
         if self._pool is not None:

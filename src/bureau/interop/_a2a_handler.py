@@ -297,7 +297,7 @@ class BureauRequestHandler(RequestHandler):
         `metadata.bureauSeq` seen before a cut) the events after it are replayed first, so
         nothing is lost or repeated, even when the task ended meanwhile."""
         resume = context.state["headers"].get("last-event-id")
-        if resume is not None and not (resume.isascii() and resume.isdigit()):
+        if resume is not None and not (resume.isascii() and resume.isdigit() and len(resume) < 19):
             raise InvalidParamsError("Last-Event-ID must be the bureauSeq of an event")
         detail = await self._owned(context, params.id)
         if resume is None and detail.task.status in TERMINAL_STATUSES:
