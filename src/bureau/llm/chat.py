@@ -42,6 +42,9 @@ class LLM:
         self._ctx = ctx
         self._registry = registry
         self._calls = _Counter()
+        self._tool_calls: dict[str, int] = {}
+        """Calls of each tool name in this run: `tool:<name>#n` step names stay unique
+        across chats, agents and frameworks."""
 
     def models_for(self, profile: str | None = None) -> list[str]:
         """The names of the models the agent uses in `profile` (the task's by default), in
@@ -61,6 +64,12 @@ class LLM:
     async def model(self, models: Sequence[str] | None = None) -> JournaledModel:
         """A pydantic-ai model standing for `models` (default: the profile's), whose
         requests are journaled steps with fallback in that order."""
+        return JournaledModel(self._ctx, await self.resolve(models), self._calls)
+
+    async def resolve(self, models: Sequence[str] | None = None) -> list[Resolved]:
+        """The models `models` names (default: the profile's), in order, ready to call.
+        Raises `UsageError` when there is none to name, `Fatal` when the worker cannot
+        provide one."""
         names = list(models) if models is not None else self.models_for()
         if not names:
             raise UsageError(
@@ -79,7 +88,7 @@ class LLM:
                 chain.append(await registry.resolve(name, self._ctx._publisher_secret))
             except UsageError as exc:
                 raise Fatal(exc.detail) from exc
-        return JournaledModel(self._ctx, chain, self._calls)
+        return chain
 
     async def chat(
         self,
@@ -108,7 +117,7 @@ class LLM:
         durable = self._durable_tools(ask=ask, agents=agents)
         durable.extend(await self._mcp_tools(mcp))
         toolsets: list[AbstractToolset[Any]] = [
-            JournaledToolset(FunctionToolset(list(tools)), self._ctx),
+            JournaledToolset(FunctionToolset(list(tools)), self._ctx, self._tool_calls),
             FunctionToolset(durable),
         ]
         output_type: Any = str
@@ -132,8 +141,12 @@ class LLM:
     ) -> ChatResult:
         """Run an agent written with pydantic-ai: its model calls go to the profile's
         models (journaled, with fallback) and its tools' calls are journaled steps."""
-        wrapped = [JournaledToolset(toolset, self._ctx) for toolset in agent.toolsets]
-        with agent.override(toolsets=wrapped):
+        # `agent.toolsets` includes the function toolset of its `@agent.tool` tools; with
+        # `tools=[]` that one runs only wrapped, not a second time under the same names
+        wrapped = [
+            JournaledToolset(toolset, self._ctx, self._tool_calls) for toolset in agent.toolsets
+        ]
+        with agent.override(toolsets=wrapped, tools=[]):
             return await self._run(agent, prompt, max_turns, models, deps=deps)
 
     async def _run(

@@ -6,16 +6,17 @@ on an error or a timeout), records every attempt, and returns the first answer. 
 crash or a park the recorded answer is replayed and no provider is called again.
 `JournaledToolset` makes each call of a wrapped toolset's tools a journaled step
 (`tool:<name>#n`). Tools that are durable calls already (`ctx.ask`, `ctx.delegate`, MCP
-tools through `ctx.call_tool`) are not wrapped.
+tools through `ctx.call_tool`) are not wrapped. `first_answer`, the fallback over a
+profile's models, is shared with the adapter for the OpenAI Agents SDK.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
 from pydantic_ai.models import Model, ModelRequestParameters
@@ -30,6 +31,8 @@ from bureau.sdk.signals import Retry
 
 if TYPE_CHECKING:
     from bureau.sdk.context import Context
+
+R = TypeVar("R")
 
 
 def usage_of(response: ModelResponse) -> dict[str, int]:
@@ -49,6 +52,19 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What `first_answer` records of a model's answer."""
+
+    usage: dict[str, int]
+    """Tokens by kind (`input_tokens`, `output_tokens`, `cache_read_tokens`,
+    `cache_write_tokens`, `reasoning_tokens`)."""
+    provider_model: str | None
+    """The model that answered, as the provider names it."""
+    encoded: Any
+    """The answer as JSON data, decoded again when the call is replayed."""
+
+
 @dataclass
 class _Counter:
     value: int = 0
@@ -56,6 +72,49 @@ class _Counter:
     def next(self) -> int:
         self.value += 1
         return self.value
+
+
+async def first_answer(
+    chain: Sequence[Resolved],
+    ask: Callable[[Resolved], Awaitable[R]],
+    describe: Callable[[Resolved, R], Answer],
+) -> dict[str, Any]:
+    """Ask the models of `chain` in order, each within its timeout and bound on calls in
+    flight, until one answers; `describe(model, answer)` reads an answer's usage and its
+    JSON form.
+
+    Returns the record of the call: `{"model", "attempts", "response"}`, with every attempt
+    (`{model, provider_model, seconds, usage, cost}` for the answer, `{model, error,
+    seconds}` for each failure before it). Raises `Retry` when no model answered.
+    """
+    attempts: list[dict[str, Any]] = []
+    for resolved in chain:
+        started = time.perf_counter()
+        try:
+            async with resolved.bound:
+                response = await asyncio.wait_for(ask(resolved), resolved.spec.timeout_seconds)
+        except Exception as exc:  # a provider error, a timeout: try the next model
+            attempts.append(
+                {
+                    "model": resolved.name,
+                    "error": _described(exc),
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+            continue
+        answer = describe(resolved, response)
+        attempts.append(
+            {
+                "model": resolved.name,
+                "provider_model": answer.provider_model,
+                "seconds": round(time.perf_counter() - started, 3),
+                "usage": answer.usage,
+                "cost": str(cost_of(resolved.spec, answer.usage)),
+            }
+        )
+        return {"model": resolved.name, "attempts": attempts, "response": answer.encoded}
+    tried = "; ".join(f"{a['model']}: {a['error']}" for a in attempts)
+    raise Retry(f"no model of the profile answered ({tried})")
 
 
 class JournaledModel(Model):
@@ -83,42 +142,15 @@ class JournaledModel(Model):
         model_settings: ModelSettings | None,
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
+        def ask(resolved: Resolved) -> Awaitable[ModelResponse]:
+            return resolved.model.request(messages, model_settings, model_request_parameters)
+
+        def describe(resolved: Resolved, response: ModelResponse) -> Answer:
+            [encoded] = ModelMessagesTypeAdapter.dump_python([response], mode="json")
+            return Answer(usage_of(response), response.model_name, encoded)
+
         async def call() -> dict[str, Any]:
-            attempts: list[dict[str, Any]] = []
-            for resolved in self.chain:
-                started = time.perf_counter()
-                try:
-                    async with resolved.bound:
-                        response = await asyncio.wait_for(
-                            resolved.model.request(
-                                messages, model_settings, model_request_parameters
-                            ),
-                            resolved.spec.timeout_seconds,
-                        )
-                except Exception as exc:  # a provider error, a timeout: try the next model
-                    attempts.append(
-                        {
-                            "model": resolved.name,
-                            "error": _described(exc),
-                            "seconds": round(time.perf_counter() - started, 3),
-                        }
-                    )
-                    continue
-                usage = usage_of(response)
-                cost = cost_of(resolved.spec, usage)
-                attempts.append(
-                    {
-                        "model": resolved.name,
-                        "provider_model": response.model_name,
-                        "seconds": round(time.perf_counter() - started, 3),
-                        "usage": usage,
-                        "cost": str(cost),
-                    }
-                )
-                [encoded] = ModelMessagesTypeAdapter.dump_python([response], mode="json")
-                return {"model": resolved.name, "attempts": attempts, "response": encoded}
-            tried = "; ".join(f"{a['model']}: {a['error']}" for a in attempts)
-            raise Retry(f"no model of the profile answered ({tried})")
+            return await first_answer(self.chain, ask, describe)
 
         recorded = await self.ctx._model_call(f"llm#{self.counter.next()}", call)
         [response] = ModelMessagesTypeAdapter.validate_python([recorded["response"]])
@@ -129,10 +161,14 @@ class JournaledModel(Model):
 class JournaledToolset(WrapperToolset[Any]):
     """Each call of the wrapped toolset's tools is a journaled step `tool:<name>#n`."""
 
-    def __init__(self, wrapped: AbstractToolset[Any], ctx: Context) -> None:
+    def __init__(
+        self, wrapped: AbstractToolset[Any], ctx: Context, calls: dict[str, int] | None = None
+    ) -> None:
+        """`calls` counts the calls of each tool name; share it between the toolsets of
+        one run (`ctx.llm` does) so that step names stay unique across them."""
         super().__init__(wrapped)
         self.ctx = ctx
-        self.calls: dict[str, int] = {}
+        self.calls = calls if calls is not None else {}
 
     async def call_tool(
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]

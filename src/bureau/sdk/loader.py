@@ -1,4 +1,5 @@
-"""Finding agents: by file path, directory, module name, or the `bureau.agents` entry points."""
+"""Finding agents: by file path, directory, module name, declarative YAML or TOML file, or the
+`bureau.agents` entry points."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bureau.errors import UsageError
 from bureau.sdk.decorator import AgentDefinition
 
 ENTRY_POINT_GROUP = "bureau.agents"
+DECLARATIVE_SUFFIXES = (".yaml", ".yml", ".toml")
 
 
 def definitions_in(module: ModuleType) -> list[AgentDefinition]:
@@ -43,14 +45,23 @@ def _import_file(path: Path) -> ModuleType:
 
 
 def load_agents(sources: Iterable[str], *, entry_point_group: bool = True) -> list[AgentDefinition]:
-    """Load agents from each source (a .py file, a directory of them, or a module name).
+    """Load agents from each source (a .py file, a directory of them, a module name, or a
+    YAML or TOML file of declarative LLM agents, see `bureau.llm.declarative`).
 
     Raises `UsageError` when a source cannot be found, holds no agent, or two sources
     define the same name and version.
     """
     modules: list[ModuleType] = []
+    declared: list[AgentDefinition] = []
     for source in sources:
         path = Path(source)
+        if source.endswith(DECLARATIVE_SUFFIXES):
+            if not path.is_file():
+                raise UsageError(f"--agents {source}: no such file")
+            from bureau.llm.declarative import load_file
+
+            declared.extend(load_file(path))
+            continue
         if source.endswith(".py") or path.is_dir():
             if not path.exists():
                 raise UsageError(f"--agents {source}: no such file or directory")
@@ -63,7 +74,7 @@ def load_agents(sources: Iterable[str], *, entry_point_group: bool = True) -> li
         if not any(definitions_in(m) for m in loaded):
             raise UsageError(f"--agents {source}: no @agent definitions found")
         modules.extend(loaded)
-    definitions = [d for m in modules for d in definitions_in(m)]
+    definitions = [*declared, *(d for m in modules for d in definitions_in(m))]
     if entry_point_group:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             target = ep.load()
