@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_ai import Agent, Tool, UsageLimits
 from pydantic_ai.exceptions import UsageLimitExceeded
-from pydantic_ai.output import StructuredDict
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 
 from bureau.errors import UsageError
 from bureau.llm.durable import JournaledModel, JournaledToolset, _Counter
+from bureau.llm.output import conforming
 from bureau.llm.registry import ModelRegistry, Resolved
 from bureau.sdk.signals import Fatal
 
@@ -112,7 +112,8 @@ class LLM:
           goes `input-required` until the consumer answers.
         - `agents` lets it delegate to those agents (`delegate_<name>(goal, input)`).
         - `mcp` gives it the tools of those declared MCP servers (`ctx.call_tool`).
-        - `output`: a pydantic model or a JSON Schema for a structured answer.
+        - `output`: a pydantic model or a JSON Schema for a structured answer (an answer
+          that does not match is sent back to the model with what is wrong).
         """
         durable = self._durable_tools(ask=ask, agents=agents)
         durable.extend(await self._mcp_tools(mcp))
@@ -122,7 +123,7 @@ class LLM:
         ]
         output_type: Any = str
         if isinstance(output, Mapping):
-            output_type = StructuredDict(dict(output))
+            output_type = conforming(output)
         elif output is not None:
             output_type = output
         agent: Agent[None, Any] = Agent(

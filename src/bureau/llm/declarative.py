@@ -36,7 +36,7 @@ from pydantic import (
 )
 from pydantic_ai.exceptions import UnexpectedModelBehavior, UserError
 from pydantic_ai.output import StructuredDict
-from pydantic_core import ErrorDetails, core_schema
+from pydantic_core import ErrorDetails
 
 from bureau.errors import UsageError
 from bureau.sdk.decorator import SLA, AgentDefinition, agent
@@ -44,8 +44,6 @@ from bureau.sdk.mcp_tools import MCPServer
 from bureau.sdk.signals import Fatal
 
 if TYPE_CHECKING:
-    from pydantic import GetCoreSchemaHandler
-
     from bureau.sdk.context import Context
 
 PROFILES = ("fast", "balanced", "thorough")
@@ -265,7 +263,7 @@ class DeclaredChat:
     ask: bool
     agents: tuple[str, ...]
     mcp: tuple[str, ...]
-    output: type[Any] | None
+    output: Mapping[str, Any] | None
     max_turns: int
 
     def render(self, goal: str, input: Mapping[str, Any]) -> str:
@@ -334,7 +332,7 @@ def _definition(spec: AgentSpec, where: str, base: Path) -> AgentDefinition:
         ask=any(tool.ask for tool in spec.tools),
         agents=tuple(tool.agent for tool in spec.tools if tool.agent is not None),
         mcp=tuple(servers),
-        output=conforming(spec.output_schema) if spec.output_schema is not None else None,
+        output=spec.output_schema,
         max_turns=spec.max_turns,
     )
 
@@ -392,36 +390,3 @@ def _import_module(name: str, base: Path) -> ModuleType:
     finally:
         if added:
             sys.path.remove(directory)
-
-
-def conforming(schema: Mapping[str, Any]) -> type[Any]:
-    """A structured output type for `ctx.llm.chat(output=...)` holding `schema`, whose
-    answers must match it: one that does not is sent back to the model with what is wrong
-    (pydantic-ai's output retry), so the deliverable always matches the schema."""
-    validator = Draft202012Validator(dict(schema))
-
-    def check(value: dict[str, Any]) -> dict[str, Any]:
-        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-        if errors:
-            raise ValueError(
-                "the answer does not match the output schema: "
-                + "; ".join(
-                    f"at /{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"
-                    for error in errors[:10]
-                )
-            )
-        return value
-
-    base: Any = StructuredDict(dict(schema))
-
-    class Conforming(base):  # type: ignore[misc]
-        @classmethod
-        def __get_pydantic_core_schema__(
-            cls, source: Any, handler: GetCoreSchemaHandler
-        ) -> core_schema.CoreSchema:
-            any_dict = core_schema.dict_schema(
-                keys_schema=core_schema.str_schema(), values_schema=core_schema.any_schema()
-            )
-            return core_schema.no_info_after_validator_function(check, any_dict)
-
-    return Conforming
