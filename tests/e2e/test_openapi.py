@@ -130,7 +130,7 @@ def contract(server: ServerProcess) -> Contract:
 DOCS_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
-PROTOCOL_DOORS = {"/.well-known/agent-card.json"}
+PROTOCOL_DOORS = {"/.well-known/agent-card.json", "/mcp"}
 """The A2A and MCP doors' routes: their protocols describe them (docs/interop.md)."""
 
 

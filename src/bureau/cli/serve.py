@@ -59,7 +59,8 @@ def _common(parser: argparse.ArgumentParser, *, agents: bool, http: bool) -> Non
             action="append",
             default=[],
             metavar="PATH_OR_MODULE",
-            help="load agents from a .py file, a YAML or TOML file of declarative LLM agents, a directory or a module (repeatable)",
+            help="load agents from a .py file, a YAML or TOML file of declarative LLM "
+            "agents, a directory or a module (repeatable)",
         )
         add(
             "--no-demo-agents",
