@@ -79,6 +79,7 @@ class Node:
             webhook_allowed_networks=settings.webhook_allowed_networks,
             limits=self.limits,
             redis_url=settings.redis_url,
+            models=list(settings.llm.models),
         )
         self.worker: Worker | None = None
         self.remote_agents: RemoteAgents | None = None

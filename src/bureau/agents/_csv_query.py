@@ -245,6 +245,12 @@ def scope_problem(text: str, vocabulary: _Vocabulary) -> str | None:
     return None
 
 
+def out_of_scope(goal: str, loaded: dict[str, Any]) -> str | None:
+    """Why the goal asks for what the analyst does not do (causes, advice, ratios, numeric
+    conditions...), or None; the check `read_goal` makes first."""
+    return scope_problem(" ".join(goal.lower().split()), _Vocabulary(loaded))
+
+
 def _unknown_reference(tokens: list[str], vocabulary: _Vocabulary) -> str | None:
     """A word standing where a column or value belongs ("average profit") that the CSV lacks."""
     for index, token in enumerate(tokens):

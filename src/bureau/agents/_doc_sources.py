@@ -88,11 +88,12 @@ def not_a_document(file: InputFile) -> str | None:
 
 
 def collect_sources(
-    files: list[InputFile], text: str | None
+    files: list[InputFile], text: str | None, agent: str = "doc-digest"
 ) -> tuple[list[Source], list[dict[str, str]]]:
     """The documents to read as (name, content, format), and the files set aside with why.
 
-    Raises `Decline` when nothing holds any text, `Decline` when nothing left is a document.
+    Raises `Decline` when nothing holds any text, `Decline` when nothing left is a document
+    (saying that `agent` reads prose).
     """
     candidates = list(files)
     if text and text.strip():
@@ -112,7 +113,7 @@ def collect_sources(
             sources.append((file.name, file.content, _format(file)))
     if not sources:
         what = "; ".join(f"{s['name']} is {s['reason']}" for s in skipped)
-        raise Decline(f"doc-digest reads prose (text, markdown or HTML) and received none: {what}")
+        raise Decline(f"{agent} reads prose (text, markdown or HTML) and received none: {what}")
     return sources, skipped
 
 

@@ -1,10 +1,11 @@
 """`csv-analyst`: answers questions about one CSV, robust to its outliers, with charts and a report.
 
-Standard library only (no LLM, no network), deterministic. The goal is read into a structured
-query (`_csv_query`) and executed on the table (`_csv_execute`, `_csv_answer`); a goal it
-cannot answer, or input that is not a CSV table, is declined before any analysis. It asks
-which column to analyse when the question needs one and names none, unless `interactive`
-is false.
+Standard library only, deterministic. The goal is read into a structured query
+(`_csv_query`) and executed on the table (`_csv_execute`, `_csv_answer`); a goal it cannot
+answer, or input that is not a CSV table, is declined before any analysis. It asks which
+column to analyse when the question needs one and names none, unless `interactive` is
+false. When the deployment configures the model `default`, the model reads free-form goals
+onto the same query (`_csv_mapping`), checked against the table; it never computes a figure.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from bureau import SLA, Context, Decline, agent
 from bureau.agents import _csv_analysis as analysis
 from bureau.agents._charts import render
 from bureau.agents._csv_goal import mentioned, plausible_measure
-from bureau.agents._csv_query import CAN_DO, Query, read_goal
+from bureau.agents._csv_mapping import read_goal_with_model
+from bureau.agents._csv_query import CAN_DO, Query
 from bureau.agents._csv_report import summarize, write_report
 from bureau.agents._csv_table import table_problem
 from bureau.agents._inputs import InputFile, kind_of, looks_tabular
@@ -152,12 +154,14 @@ def selection(query: Query) -> str:
 
 @agent(
     "csv-analyst",
-    version="1.1.0",
+    version="1.2.0",
     description=DESCRIPTION,
     capabilities=["data-analysis", "csv", "statistics", "charts"],
     input_schema=CsvAnalystInput,
     price="0.02",
     sla=SLA(expected_seconds=5, max_seconds=120),
+    models=["default"],
+    models_required=False,
 )
 async def csv_analyst(ctx: Context) -> dict[str, Any]:
     """Answer the goal about one CSV; deliver the answer, its result, outliers and charts."""
@@ -172,7 +176,7 @@ async def csv_analyst(ctx: Context) -> dict[str, Any]:
     await ctx.plan(PLAN)
     loaded = await ctx.step("load", analysis.load, text)
     focus_column(params, loaded)
-    query = read_goal(ctx.goal, loaded)
+    query, reading = await read_goal_with_model(ctx, loaded)
     target, note = resolve_target(params, query, ctx.goal, ctx.feedback, loaded)
     if target is None and loaded["measures"]:
         options = loaded["measures"]
@@ -186,6 +190,8 @@ async def csv_analyst(ctx: Context) -> dict[str, Any]:
             raise Decline(f"the answer {reply!r} is not one of the columns {options}")
         note = f"You chose {target}."
     focus = analysis.choose_focus(loaded, f"{ctx.goal} {ctx.feedback or ''}", target)
+    if reading["by"] == "model" and query["group"]:
+        focus["group"] = query["group"]  # the rules find it in the goal's words; the model named it
     if not await ctx.step("select", analysis.selected_rows, text, query, focus["time"]):
         raise Decline(
             f"No row of {source} matches {selection(query)}: ask about values and periods "
@@ -224,6 +230,7 @@ async def csv_analyst(ctx: Context) -> dict[str, Any]:
         "answer": f"{answer['answer']} {note}".strip(),
         "result": answer["result"],
         "query": query,
+        "goal_reading": reading,
         "summary": summary,
         "source": source,
         "target": target,

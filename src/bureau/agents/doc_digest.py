@@ -10,7 +10,9 @@ several documents asks which. Every answer comes with the standard digest: a sum
 3, 5 or 8 stand-alone sentences (fast, balanced, thorough), key phrases, outline, statistics.
 
 Documents may also come from a tool of an MCP server the input names (`input.sources`,
-see `_doc_mcp`): the only network the agent uses, each call a journaled step.
+see `_doc_mcp`): the only network the agent uses, each call a journaled step. When the
+deployment configures the model `default`, the model reads free-form goals onto the same
+requests (`_doc_mapping`), checked before use; answers still come from the text alone.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pydantic import BaseModel, Field
 from bureau import SLA, Context, Decline, agent
 from bureau.agents._doc_answer import find_answer, missing_terms, prose, question_terms, result_for
 from bureau.agents._doc_find import proper_nouns
-from bureau.agents._doc_goal import Request, decline, read_goal
+from bureau.agents._doc_goal import Request, decline, out_of_scope, read_goal
+from bureau.agents._doc_mapping import read_goal_with_model
 from bureau.agents._doc_mcp import MAX_SOURCES, DocumentSource, read_mcp_sources
 from bureau.agents._doc_phrases import key_phrases
 from bureau.agents._doc_report import write_digest
@@ -192,7 +195,7 @@ def answerable(request: Request, sources: list[Source]) -> Request:
 
 @agent(
     "doc-digest",
-    version="1.2.0",
+    version="1.3.0",
     description=(
         "Answers from text, markdown or HTML documents only (sent, or read from an MCP "
         "server's tool): summary, key phrases, outline, "
@@ -203,6 +206,8 @@ def answerable(request: Request, sources: list[Source]) -> Request:
     input_schema=DocDigestInput,
     price="0.01",
     sla=SLA(expected_seconds=3, max_seconds=60),
+    models=["default"],
+    models_required=False,
 )
 async def doc_digest(ctx: Context) -> dict[str, Any]:
     """Answer the goal from the documents, with the standard digest alongside."""
@@ -211,14 +216,18 @@ async def doc_digest(ctx: Context) -> dict[str, Any]:
     noted: list[dict[str, str]] = []
     origins: list[dict[str, Any]] = []
     if params.sources:
-        read_goal(ctx.goal)  # a goal out of scope is declined before any server is called
+        # a goal out of scope is declined before any server is called
+        if not ctx.llm.available():
+            read_goal(ctx.goal)
+        elif reason := out_of_scope(ctx.goal):
+            raise decline(reason)
         taken = {f.name.lower() for f in params.files} | {"input.txt"}
         fetched, noted, origins = await read_mcp_sources(ctx, params.sources, taken)
         if not fetched and not params.files and not (params.text or "").strip():
             raise Decline(f"the MCP tools returned no text to digest. {describe(noted)}")
     sources, skipped = collect_sources([*params.files, *fetched], params.text)
     skipped = noted + skipped
-    request = read_goal(ctx.goal)
+    request, reading = await read_goal_with_model(ctx, sources)
     sources, note = await focus(ctx, request, sources, params.interactive)
     request = answerable(request, sources)
     count = params.max_sentences or request.count or SENTENCES.get(ctx.profile, 5)
@@ -265,5 +274,6 @@ async def doc_digest(ctx: Context) -> dict[str, Any]:
         ],
         "skipped": skipped,
         "sources": origins,
+        "goal_reading": reading,
         "digest": "digest.md",
     }

@@ -37,10 +37,26 @@ def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
+def _models(agent: dict[str, Any]) -> str:
+    """The models an agent needs and whether this deployment has them ("-": none)."""
+    models = agent.get("models")
+    if not isinstance(models, dict):
+        return "-"
+    names = ",".join(models.get("needs") or [])
+    if models.get("ready"):
+        return f"{names} (ready)"
+    return (
+        f"{names} (optional, off)"
+        if models.get("required") is False
+        else f"{names} (needs a provider)"
+    )
+
+
 def agents_table(agents: list[dict[str, Any]]) -> str:
-    """The catalog as a table."""
+    """The catalog as a table; a MODELS column when an agent calls models."""
     if not agents:
         return "No agents found."
+    with_models = any(isinstance(agent.get("models"), dict) for agent in agents)
     rows = [
         [
             agent["name"],
@@ -48,11 +64,13 @@ def agents_table(agents: list[dict[str, Any]]) -> str:
             str(agent.get("price") or "-"),
             sla(agent.get("sla")),
             ",".join(agent.get("capabilities") or []) or "-",
+            *([_models(agent)] if with_models else []),
             agent.get("description") or "",
         ]
         for agent in agents
     ]
-    return table(["NAME", "VERSION", "PRICE", "SLA", "CAPABILITIES", "DESCRIPTION"], rows)
+    models = ["MODELS"] if with_models else []
+    return table(["NAME", "VERSION", "PRICE", "SLA", "CAPABILITIES", *models, "DESCRIPTION"], rows)
 
 
 def _reputation(value: dict[str, Any] | None) -> str:
@@ -106,6 +124,9 @@ def agent_details(agent: dict[str, Any]) -> str:
         f"  price: {agent.get('price')}   SLA: {sla(agent.get('sla'))}",
         f"  reputation: {_reputation(agent.get('reputation'))}",
     ]
+    if isinstance(models := agent.get("models"), dict):
+        state = "ready" if models.get("ready") else f"not ready: {models.get('why')}"
+        lines.append(f"  models: {', '.join(models.get('needs') or [])} ({state})")
     lines.append(_input_block(agent.get("input_schema"), agent["name"]))
     versions = [v for v in agent.get("versions") or [] if isinstance(v, dict)]
     if versions:

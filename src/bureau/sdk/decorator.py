@@ -68,6 +68,8 @@ class AgentDefinition:
     models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """The models it calls through `ctx.llm`, by profile (`"*"`: any profile), in the
     order they are tried."""
+    models_required: bool = True
+    """False: it works without its models too (`ctx.llm.available()`), less well."""
 
     @property
     def ref(self) -> str:
@@ -100,6 +102,7 @@ class AgentDefinition:
                 if self.models
                 else {}
             )
+            | ({} if self.models_required else {"models_required": False})
         )
 
 
@@ -134,6 +137,7 @@ def agent(
     mcp_servers: Mapping[str, MCPServer] | None = None,
     accepts_files: Sequence[str] = (),
     models: Sequence[str] | Mapping[str, Sequence[str]] = (),
+    models_required: bool = True,
 ) -> Callable[[AgentFunction], AgentDefinition]:
     """Declare an agent. The decorated coroutine function receives a `Context`.
 
@@ -148,6 +152,8 @@ def agent(
     `models` names the models (`BUREAU_LLM_MODELS`) its `ctx.llm` calls use: a list for
     every profile, or a list per profile (`{"fast": ["small"], "thorough": ["big",
     "small"]}`); a call tries them in order, falling back on an error or a timeout.
+    `models_required=False` says it also works without them (it asks
+    `ctx.llm.available()`): the catalog lists it as ready on a deployment without them.
 
     The result is an `AgentDefinition` (it stays callable through `.fn`). Raises
     `UsageError` at import time for a bad name, version, price or schema.
@@ -208,6 +214,7 @@ def agent(
             mcp_servers=servers,
             accepts_files=tuple(accepts_files),
             models={profile: tuple(names) for profile, names in by_profile.items() if names},
+            models_required=models_required,
         )
 
     return wrap

@@ -7,7 +7,7 @@ parse their protocol, call one operation and render its result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bureau.auth.authenticator import Authenticator
 from bureau.auth.caller import Caller
@@ -43,7 +43,10 @@ class Service:
         webhook_allowed_networks: Sequence[Network] = (),
         limits: LimitBook | None = None,
         redis_url: str | None = None,
+        models: Collection[str] = (),
     ) -> None:
+        """`models`: the model names the deployment configures (the catalog says whether
+        an agent that calls models has them)."""
         self.store = store
         self.limits = limits or LimitBook(store.catalog, Limits())
         self.auth = Authenticator(store)
@@ -60,7 +63,7 @@ class Service:
             long_poll_max_seconds=long_poll_max_seconds,
             heartbeat_seconds=heartbeat_seconds,
         )
-        self.catalog = CatalogService(store, webhook_allowed_networks)
+        self.catalog = CatalogService(store, webhook_allowed_networks, models)
         self.keys = KeyService(store)
         self.tenants = TenantService(store, self.limits)
         self.audit = AuditService(store)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -28,8 +28,10 @@ from bureau.store.views import (
     AgentFailure,
     AgentRun,
     AgentSummary,
+    ModelNeeds,
     agent_summary,
     agent_view,
+    latest_of,
 )
 from bureau.webhooks.destinations import Network, RefusedDestination
 
@@ -71,10 +73,59 @@ class RemoteAgentCreate(_Body):
     )
 
 
+def _named(names: Sequence[str]) -> str:
+    return " or ".join(repr(name) for name in names)
+
+
+def model_needs(spec: Mapping[str, Any], configured: Collection[str]) -> ModelNeeds | None:
+    """What an agent version (its catalog `spec`) needs of models, and whether the
+    `configured` model names give it: None for an agent that calls none.
+
+    A task runs with one profile and tries that profile's models in order, so the agent is
+    ready when every profile that names models has at least one of them configured. An
+    agent whose entry says `"models_required": false` runs without them (its `why` says
+    so); any other fails its tasks with "no model provider is configured" until it is
+    ready.
+    """
+    declared: Mapping[str, Sequence[str]] = spec.get("models") or {}
+    if not declared:
+        return None
+    needs = list(dict.fromkeys(name for names in declared.values() for name in names))
+    per_profile = [declared.get(p) or declared.get("*") or () for p in spec.get("profiles") or ()]
+    missing = [
+        list(names)
+        for names in dict.fromkeys(tuple(n) for n in per_profile or declared.values())
+        if names and not set(names) & set(configured)
+    ]
+    required = bool(spec.get("models_required", True))
+    if not missing:
+        return {"needs": needs, "required": required, "ready": True, "why": None}
+    wanted = ", and one named ".join(_named(names) for names in missing)
+    if not required:
+        why = (
+            "runs without a model; set BUREAU_LLM_MODELS with a model named "
+            f"{wanted} for what it does with one"
+        )
+    elif not configured:
+        why = f"needs a model provider: set BUREAU_LLM_MODELS with a model named {wanted}"
+    else:
+        have = ", ".join(repr(name) for name in sorted(configured))
+        why = f"needs a model named {wanted} in BUREAU_LLM_MODELS, which configures only {have}"
+    return {"needs": needs, "required": required, "ready": False, "why": why}
+
+
 class CatalogService:
-    def __init__(self, store: Store, allowed_networks: Sequence[Network] = ()) -> None:
-        """`allowed_networks`: private networks a remote agent's URL may be on anyway."""
+    def __init__(
+        self,
+        store: Store,
+        allowed_networks: Sequence[Network] = (),
+        models: Collection[str] = (),
+    ) -> None:
+        """`allowed_networks`: private networks a remote agent's URL may be on anyway.
+        `models`: the model names this deployment configures (`BUREAU_LLM_MODELS`), which
+        say whether an agent that calls models is ready to run here."""
         self._allowed_networks = list(allowed_networks)
+        self._models = frozenset(models)
         self._store = store
         self._catalog = store.catalog
         self._audit = Auditor(store.audit)
@@ -136,7 +187,7 @@ class CatalogService:
                 # adding the same remote again replaces (rotates) its credential
                 await self._store.secrets.put(caller.tenant_id, secret, credential or "")
         versions = await self._catalog.visible_versions(caller.tenant_id, name)
-        return agent_view(name, versions, await self._catalog.reputation(name))
+        return await self._view(name, versions)
 
     async def publish_builtin(self, entries: Sequence[Mapping[str, Any]], default: str) -> None:
         """Publish the demo agents as the built-in publisher (made on first use), taking
@@ -161,8 +212,14 @@ class CatalogService:
                 continue
             if q and q.lower() not in f"{name} {latest.description}".lower():
                 continue
-            found.append(agent_summary(name, versions, await self._catalog.reputation(name)))
+            needs = model_needs(latest_of(versions).spec, self._models)
+            reputation = await self._catalog.reputation(name)
+            found.append(agent_summary(name, versions, reputation, needs))
         return found
+
+    async def _view(self, name: str, versions: list[AgentVersionRecord]) -> Agent:
+        needs = model_needs(latest_of(versions).spec, self._models)
+        return agent_view(name, versions, await self._catalog.reputation(name), needs)
 
     async def failures(self, caller: Caller, name: str, limit: int) -> list[AgentFailure]:
         """The latest failed attempts of one of the caller's tenant's own agents, with the
@@ -185,4 +242,4 @@ class CatalogService:
         versions = await self._catalog.visible_versions(caller.tenant_id, name)
         if not versions:
             raise NotFound(f"unknown agent {name!r}; GET /v1/agents lists the catalog")
-        return agent_view(name, versions, await self._catalog.reputation(name))
+        return await self._view(name, versions)

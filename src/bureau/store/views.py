@@ -8,7 +8,7 @@ Money is decimal text; times are ISO 8601 UTC with milliseconds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NotRequired
 from urllib.parse import quote
 
 from typing_extensions import TypedDict
@@ -37,6 +37,7 @@ __all__ = [
     "DeliveryAttemptView",
     "Event",
     "EventList",
+    "ModelNeeds",
     "Question",
     "Review",
     "Task",
@@ -149,6 +150,18 @@ class AgentVersion(TypedDict):
     created_at: str | None
 
 
+class ModelNeeds(TypedDict):
+    """The models an agent calls (`@agent(models=...)`) and whether this deployment
+    configures them (`BUREAU_LLM_MODELS`, as the API process reads it)."""
+
+    needs: list[str]
+    required: bool
+    """False for an agent that runs without its models (and does more with them)."""
+    ready: bool
+    why: str | None
+    """What to configure when it is not ready; null when it is."""
+
+
 class _AgentTerms(TypedDict):
     """An agent's latest active version's terms, and its reputation."""
 
@@ -161,6 +174,8 @@ class _AgentTerms(TypedDict):
     input_schema: dict[str, Any] | None
     profiles: list[str]
     reputation: Reputation
+    models: NotRequired[ModelNeeds]
+    """Only for an agent that calls models."""
 
 
 class AgentSummary(_AgentTerms):
@@ -318,13 +333,22 @@ def version_view(record: AgentVersionRecord) -> AgentVersion:
     }
 
 
-def agent_summary(
-    name: str, versions: list[AgentVersionRecord], reputation: Reputation
-) -> AgentSummary:
-    """`versions` in semver order; the summary shows the latest active one."""
+def latest_of(versions: list[AgentVersionRecord]) -> AgentVersionRecord:
+    """The version a summary shows: the latest active one (`versions` in semver order)."""
     active = [v for v in versions if v.status == "active"] or versions
-    latest = version_view(active[-1])
-    return {
+    return active[-1]
+
+
+def agent_summary(
+    name: str,
+    versions: list[AgentVersionRecord],
+    reputation: Reputation,
+    models: ModelNeeds | None = None,
+) -> AgentSummary:
+    """`versions` in semver order; the summary shows the latest active one, and `models`
+    (what the service says of its models) when it calls any."""
+    latest = version_view(latest_of(versions))
+    summary: AgentSummary = {
         "name": name,
         "description": latest["description"],
         "capabilities": latest["capabilities"],
@@ -336,10 +360,18 @@ def agent_summary(
         "reputation": reputation,
         "versions": [v.version for v in versions],
     }
+    if models is not None:
+        summary["models"] = models
+    return summary
 
 
-def agent_view(name: str, versions: list[AgentVersionRecord], reputation: Reputation) -> Agent:
-    summary = agent_summary(name, versions, reputation)
+def agent_view(
+    name: str,
+    versions: list[AgentVersionRecord],
+    reputation: Reputation,
+    models: ModelNeeds | None = None,
+) -> Agent:
+    summary = agent_summary(name, versions, reputation, models)
     return {**summary, "versions": [version_view(v) for v in versions]}
 
 

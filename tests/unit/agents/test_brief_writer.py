@@ -225,10 +225,16 @@ async def test_a_goal_no_specialist_serves_is_declined_before_dispatch() -> None
     assert result.executions == 1 and not result.events
 
 
-def test_the_module_exposes_the_three_agents_with_valid_schemas() -> None:
-    assert [csv_analyst, doc_digest, brief_writer] == AGENTS
+def test_the_module_exposes_the_demo_agents_with_valid_schemas() -> None:
+    assert [csv_analyst, doc_digest, brief_writer] == AGENTS[:3]
     assert {d.ref for d in definitions_in(bureau.agents)} == {d.ref for d in AGENTS}
-    assert {d.name for d in AGENTS} == {"csv-analyst", "doc-digest", "brief-writer"}
+    assert {d.name for d in AGENTS} == {
+        "csv-analyst",
+        "doc-digest",
+        "brief-writer",
+        "researcher",
+        "support-triage",
+    }
     for definition in AGENTS:
         entry = definition.catalog_entry()
         assert re.fullmatch(r"\d+\.\d+\.\d+", entry["version"])
