@@ -142,6 +142,29 @@ def test_a_429_with_retry_after_is_retried_by_the_provider_client(
     assert [a["model"] for a in done["usage"]["llm"]["attempts"]] == ["local", "local"]
 
 
+def test_a_model_key_can_be_a_secret_of_the_publishers_tenant(
+    llm: tuple[ServerProcess, OpenAITestServer],
+) -> None:
+    """`api_key_secret`: the key is the publishing tenant's sealed secret, not the
+    deployment's; without it the task fails naming the secret."""
+    server, models = llm
+    models.set_script(_script())
+    configured = json.loads(server.env["BUREAU_LLM_MODELS"])
+    del configured["local"]["api_key"]
+    configured["local"]["api_key_secret"] = "LLM_KEY"
+    server.env["BUREAU_LLM_MODELS"] = json.dumps(configured)
+    server.start()
+    with server.client() as client:
+        missing = client.post("/v1/tasks", json={"agent": "llm-tooler", "goal": "Paris?"}).json()
+        failed = wait_for(client, missing["id"], {"failed"}, timeout=20)
+        assert "LLM_KEY" in failed["error"]["message"] and models.count() == 0
+        assert client.put("/v1/secrets/LLM_KEY", json={"value": "test-key"}).status_code < 300
+        task = client.post("/v1/tasks", json={"agent": "llm-tooler", "goal": "Paris?"}).json()
+        done = wait_for(client, task["id"], {"completed"}, timeout=20)
+    assert done["deliverable"] == "It is sunny in Paris." and models.count() == 2
+    assert "test-key" not in server.log.read_text()
+
+
 def _with_model(response: ScriptedResponse, model: str) -> ScriptedResponse:
     from dataclasses import replace
 
