@@ -14,7 +14,7 @@ import pytest
 
 from bureau.store import migrations
 from tests.support.databases import BACKENDS, database_for
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,6 +28,8 @@ def _bureau(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **{f"BUREAU_{k.upper()}": v for k, v in settings.items()}}
     command = [sys.executable, "-m", "bureau", role, "--data-dir", str(data_dir)]
+    if role != "migrate":  # a free port: the default one may be taken on this machine
+        command += ["--port", str(free_port())]
     if role == "worker":
         command += ["--no-demo-agents"]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
