@@ -34,3 +34,13 @@ def test_bootstrap_admin_key_is_used_and_never_printed(own_server: ServerProcess
     )
     own_server.stop()
     assert PRESET not in own_server.log.read_text()
+
+
+def test_two_authorization_headers_are_refused_not_the_first_taken(server: ServerProcess) -> None:
+    """RFC 6750 3.1: ambiguous credentials are a malformed request, on REST as on the doors."""
+    pairs = [("Authorization", f"Bearer {server.key}"), ("Authorization", "Bearer bk_other")]
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.get("/v1/tasks", headers=pairs)
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "one Authorization header" in answer.json()["detail"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bureau.auth.caller import Caller
@@ -39,6 +39,9 @@ async def get_caller(
     _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
     node: Node = request.app.state.node
+    if len(request.headers.getlist("authorization")) > 1:
+        # RFC 6750 3.1: ambiguous credentials are a malformed request (as on the doors)
+        raise HTTPException(400, "send one Authorization header, not several")
     caller = await node.service.caller(
         request.headers.get("authorization"), await _body_bytes(request)
     )
