@@ -4,7 +4,6 @@ test server (`bureau.testing.OpenAITestServer`), real `kill -9`."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from bureau.testing import OpenAITestServer, ScriptedError, ScriptedResponse, ToolCall, Usage
+from tests.e2e.test_durability import _crash_inside
 from tests.support.server import ServerProcess, wait_for
 
 CALL_USAGE = [
@@ -60,31 +60,13 @@ def test_a_tool_calling_agent_survives_kill_9_without_calling_the_model_again(
 ) -> None:
     server, models = llm
     models.set_script(_script())
-    counter, release = tmp_path / "counter", tmp_path / "release"
-    server.start()
+    # kill -9 while the step after model calls 1 and 2 and the tool call holds, restart
+    done = _crash_inside(server, "llm-tooler", "hold", tmp_path)
     with server.client() as client:
-        task = client.post(
-            "/v1/tasks",
-            json={
-                "agent": "llm-tooler",
-                "goal": "What is the weather in Paris?",
-                "input": {"counter": str(counter), "release": str(release)},
-            },
-        ).json()
-        deadline = time.monotonic() + 15
-        while "hold" not in (counter.read_text() if counter.exists() else ""):
-            assert time.monotonic() < deadline, "the agent never got past its second model call"
-            time.sleep(0.02)
-    assert models.count() == 2
-    server.kill()  # after model calls 1 and 2 and the tool call were journaled
-    release.touch()
-    server.start()
-    with server.client() as client:
-        done = wait_for(client, task["id"], {"completed"}, timeout=30)
-        events = client.get(f"/v1/tasks/{task['id']}/events").json()["events"]
+        events = client.get(f"/v1/tasks/{done['id']}/events").json()["events"]
     assert done["deliverable"] == "It is sunny in Paris."
     assert models.count() == 2, "a model call was made again after the restart"
-    assert counter.read_text().splitlines() == ["hold", "hold"]  # only the held step re-ran
+    assert done["runs"] == ["hold", "hold"]  # only the held step ran again
     steps = [e["data"]["name"] for e in events if e["type"] == "step.completed"]
     assert steps[:3] == ["llm#1", "tool:lookup#1", "llm#2"]
     model_steps = [e["data"] for e in events if e["type"] == "step.completed"]
