@@ -76,10 +76,18 @@ class Fleet:
         return self.apis[index].client(**kwargs)
 
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Run `query`; again when PostgreSQL picks it as a deadlock's victim (a bulk update
+        of the queue while the workers claim from it)."""
         import psycopg
 
-        with psycopg.connect(self.database_url) as conn:
-            return conn.execute(query, args).fetchall()  # type: ignore[arg-type]
+        for attempt in range(5):
+            try:
+                with psycopg.connect(self.database_url) as conn:
+                    return conn.execute(query, args).fetchall()  # type: ignore[arg-type]
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def worker_holding(self, task_id: str) -> ServerProcess:
         (owner,) = self.sql("select lease_owner from tasks where id = %s", task_id)[0]
