@@ -98,8 +98,9 @@ async def test_canceling_a_waiting_parent_cancels_its_children(core: Core) -> No
 async def test_a_crashing_run_is_retried_after_its_backoff_without_redoing_steps(
     core: Core,
 ) -> None:
-    """`flaky` fails its first attempt; its retry waits 0.1-0.2 s (RetryPolicy initial_delay
-    0.2, equal jitter). `drain` does not wait for a delay: it returns once nothing is
+    """`flaky` fails its first attempt; its retry waits 0.5-1 s (RetryPolicy initial_delay
+    1.0, equal jitter: long enough that a slow database cannot make the retry due before
+    `drain` looks again). `drain` does not wait for a delay: it returns once nothing is
     ready, leaving the task queued for later (`ready`, attempt 2, available in the future).
     A second `drain` after the delay runs the retry."""
     task = await core.dispatch("flaky", input={"succeed_on": 2})
@@ -107,10 +108,10 @@ async def test_a_crashing_run_is_retried_after_its_backoff_without_redoing_steps
     queued = await core.task(task.id)
     assert queued.status == TaskStatus.WORKING and queued.queue_state == "ready"
     assert queued.attempt == 2 and queued.lease_owner is None
-    assert queued.available_at - queued.updated_at >= 0.09, "the retry was not delayed"
+    assert queued.available_at - queued.updated_at >= 0.45, "the retry was not delayed"
     retry = (await core.events(task.id))[-1]
     assert retry["type"] == "retry" and retry["data"]["attempt"] == 2
-    assert 0.1 <= retry["data"]["delay_seconds"] <= 0.2
+    assert 0.5 <= retry["data"]["delay_seconds"] <= 1.0
     assert retry["data"]["error"] == {
         "code": "agent_error",
         "message": "transient failure on attempt 1",

@@ -63,7 +63,7 @@ async def crashable(ctx: Context) -> dict[str, Any]:
     "flaky",
     version="1.0.0",
     description="fails until its attempt number reaches input.succeed_on",
-    retry=RetryPolicy(max_attempts=4, initial_delay=0.2, multiplier=2.0),
+    retry=RetryPolicy(max_attempts=4, initial_delay=1.0, multiplier=2.0),
 )
 async def flaky(ctx: Context) -> dict[str, Any]:
     await ctx.step("before", _one)
@@ -72,7 +72,7 @@ async def flaky(ctx: Context) -> dict[str, Any]:
     return {"attempt": ctx.attempt}
 
 
-@agent("doomed", version="1.0.0", retry=RetryPolicy(max_attempts=2, initial_delay=0.1))
+@agent("doomed", version="1.0.0", retry=RetryPolicy(max_attempts=2, initial_delay=1.0))
 async def doomed(ctx: Context) -> None:
     raise RuntimeError("this agent always fails")
 
