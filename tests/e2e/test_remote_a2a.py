@@ -360,3 +360,20 @@ def test_remote_artifacts_are_copied_in(local: ServerProcess, remote: ServerProc
             assert [a["name"] for a in done["artifacts"]] == [name]
             copied = client.get(f"/v1/tasks/{task['id']}/artifacts/{name}")
             assert copied.status_code == 200 and copied.content == b"x" * size
+
+
+def test_remote_progress_is_relayed(local: ServerProcess, remote: ServerProcess) -> None:
+    """The remote's progress messages (its A2A status while working) become the task's
+    progress events, in order, each once."""
+    _add(local, remote, "ticker", "remote-ticker")
+    with local.client() as client:
+        goal = f"tick {time.time_ns()}"
+        task = _dispatch(client, "remote-ticker", goal, count=4, interval=0.6)
+        done = wait_for(client, task["id"], {"completed", "failed"}, timeout=20)
+        assert done["status"] == "completed", done.get("error")
+        assert done["deliverable"] == {"ticks": 4}
+        events = client.get(f"/v1/tasks/{task['id']}/events").json()["events"]
+    said = [e["data"]["message"] for e in events if e["type"] == "progress"]
+    assert len(said) >= 3, f"few progress messages relayed: {said}"
+    assert said == sorted(set(said)), f"relayed out of order or twice: {said}"
+    assert set(said) <= {f"tick {i}" for i in range(4)}

@@ -206,6 +206,10 @@ def task_of(task: TaskRecord, files: list[Artifact], conversation: Sequence[Even
     history the goal and `conversation` (its `question` and `message` events). Its
     `metadata.bureauSeq` is the last event it reflects."""
     status = status_of(task, task.status)
+    progress = task.progress.get("message") if isinstance(task.progress, dict) else None
+    if task.status == Status.WORKING and progress:  # the latest progress, as the stream said
+        text = [Part(text=str(progress))]
+        status.message.CopyFrom(agent_message(task, f"{task.id}-progress", text))
     timestamp(status, task.updated_at)
     out = Task(
         id=task.id,

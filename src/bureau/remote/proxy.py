@@ -79,6 +79,9 @@ _STATES = {
 }
 """The remote states that end a wait, by Bureau's name."""
 CANCEL_TIMEOUT = 5.0
+MAX_RELAYED_PROGRESS = 100
+"""A remote task's progress messages relayed as the task's progress, at most (each is a
+journaled wait and an event); later ones are not relayed."""
 DELIVERABLE = "deliverable"
 
 
@@ -135,10 +138,16 @@ class RemoteAgent:
             raise
 
     async def _follow(self, ctx: Context, remote_id: str, context_id: str) -> Any:
-        round_ = 0
+        round_ = relayed = 0
+        said = ""
         while True:
             round_ += 1
-            state = await self._durable(ctx, f"remote.wait-{round_}", self._wait, remote_id)
+            news = said if relayed < MAX_RELAYED_PROGRESS else None
+            state = await self._durable(ctx, f"remote.wait-{round_}", self._wait, remote_id, news)
+            if state["state"] == "working":  # the remote said how it is going
+                said, relayed = state["text"], relayed + 1
+                await ctx.progress(message=said)
+                continue
             if state["state"] != "input-required":
                 break
             schema = state.get("schema")
@@ -281,9 +290,11 @@ class RemoteAgent:
         result: dict[str, Any] = await self._guarded(send)
         return result
 
-    async def _wait(self, remote_id: str) -> dict[str, Any]:
+    async def _wait(self, remote_id: str, said: str | None) -> dict[str, Any]:
         """Poll the remote task until it stops: completed, failed, canceled, rejected, or
-        asking (its question's text and, when it sent one, its answer schema). An outage
+        asking (its question's text and, when it sent one, its answer schema); or, unless
+        `said` is None, until it is working with a status message other than `said` (its
+        progress, state `working` and the message's text). An outage
         shorter than `outage_grace_seconds` is waited out (the remote task goes on without
         us); a longer one asks for a retry."""
         settings = self.hub.settings
@@ -305,6 +316,10 @@ class RemoteAgent:
             state = _STATES.get(task.status.state)
             if state is not None:
                 return {"state": state, **_question(task.status.message)}
+            if said is not None and task.status.state == TaskState.TASK_STATE_WORKING:
+                text = _question(task.status.message)["text"]
+                if text and text != said:
+                    return {"state": "working", "text": text}
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, max(settings.poll_seconds, settings.max_poll_seconds))
 
