@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     """How long a request's headers, and then its body, may take to arrive: a connection
     that has not sent a complete request by then is closed (slow or idle clients)."""
+    keep_alive_seconds: int = Field(75, ge=1, le=3600)
+    """How long a connection may idle between requests before the server closes it: longer
+    than a load balancer's idle timeout (often 60 s), so the balancer, not the server, closes
+    an idle connection and never sends a request on one the server is closing."""
     max_artifact_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     sse_heartbeat_seconds: float = Field(15.0, gt=0, le=15.0)
     long_poll_max_seconds: float = Field(60.0, gt=0)

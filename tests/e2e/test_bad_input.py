@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import time
 from collections.abc import Iterator
@@ -292,6 +293,29 @@ def _closed_within(conn: socket.socket, seconds: float) -> bytes:
     while chunk := conn.recv(4096):
         received += chunk
     return received
+
+
+def test_an_idle_keep_alive_connection_lasts_keep_alive_seconds(tmp_path: Path) -> None:
+    """uvicorn's 5 s default closed idle connections before a load balancer (idle timeout
+    often 60 s) or a client pool (httpx: 5 s) let go of them; a request sent as the server
+    closed failed with a reset (a CI run's ReadError). Here: 7 s."""
+    server = ServerProcess(tmp_path, keep_alive_seconds=7)
+    server.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for pause in (0.0, 5.5):  # idle 5.5 s: past uvicorn's default, within ours
+            time.sleep(pause)
+            conn.request("GET", "/healthz")
+            answer = conn.getresponse()
+            assert answer.status == 200 and answer.read() == b'{"status":"ok"}'
+        assert conn.sock is not None, "the connection was not kept alive"
+        started = time.monotonic()
+        assert _closed_within(conn.sock, 10) == b""
+        assert 6 < time.monotonic() - started < 9.5
+        conn.close()
+    finally:
+        server.stop()
+    server.assert_clean_log()
 
 
 def test_connections_that_send_no_complete_request_are_closed(tmp_path: Path) -> None:

@@ -18,13 +18,19 @@ MAX_START_SECONDS = 2.0
 
 
 async def _enqueue(url: str, key: str, count: int, body: dict[str, Any]) -> None:
+    """`count` tasks through `url`, each sent again (same `Idempotency-Key`) when its
+    connection breaks: the backlog's size is what matters here, not one request."""
     numbers = iter(range(count))
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
 
         async def sender() -> None:
-            for _ in numbers:
-                answer = await client.post("/v1/tasks", json=body)
+            for number in numbers:
+                once = {"Idempotency-Key": f"backlog-{url}-{number}"}
+                try:
+                    answer = await client.post("/v1/tasks", json=body, headers=once)
+                except httpx.TransportError:
+                    answer = await client.post("/v1/tasks", json=body, headers=once)
                 assert answer.status_code == 202, answer.text
 
         await asyncio.gather(*(sender() for _ in range(SENDERS)))

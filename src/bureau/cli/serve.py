@@ -215,6 +215,7 @@ async def serve(settings: Settings, agents: list[AgentDefinition], roles: Any) -
             log_level=settings.log_level,
             access_log=False,
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=settings.keep_alive_seconds,
             http=closing_idle(settings.request_timeout_seconds),
         )
         try:
