@@ -122,6 +122,9 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await node.start()
+        # The OpenAPI document, built now off the loop: built by the first /openapi.json
+        # request, it would hold the loop (and every other request) for a quarter second.
+        document = asyncio.ensure_future(asyncio.to_thread(app.openapi))
         try:
             async with AsyncExitStack() as running:
                 for door in doors:
@@ -130,6 +133,7 @@ def create_app(node: Node, *, on_started: Callable[[Node], None] | None = None) 
                     on_started(node)
                 yield
         finally:
+            await asyncio.gather(document, return_exceptions=True)
             app.state.parser.close()
             await node.stop()
 
