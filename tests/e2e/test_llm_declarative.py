@@ -16,28 +16,10 @@ import pytest
 from bureau.testing import OpenAITestServer, ScriptedResponse, ToolCall, Usage
 from tests.support.databases import database_for
 from tests.support.server import ServerProcess, free_port, wait_for
+from tests.unit.test_llm_declarative import ANSWER, EXAMPLE, NOTES
 
 pytestmark = pytest.mark.timeout(60)
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "llm_agents.yaml"
-NOTES = {
-    "notes": "Ship v2 on the 20th: agreed. Ana writes the release notes by Friday.",
-    "meeting_date": "2025-03-10",  # a Monday: "Friday" is 2025-03-14
-}
-ANSWER = {
-    "summary": "The team agreed to ship v2 on the 20th.",
-    "decisions": [{"decision": "Ship v2 on the 20th", "rationale": None}],
-    "action_items": [
-        {
-            "task": "Write the release notes",
-            "owner": "Ana",
-            "due": "2025-03-14",
-            "source": "Ana writes the release notes by Friday.",
-        }
-    ],
-    "open_questions": [],
-}
 USAGE = [
     Usage(prompt_tokens=120, completion_tokens=14),
     Usage(prompt_tokens=180, completion_tokens=60, cached_tokens=100),
